@@ -1,0 +1,29 @@
+"""Test sessions.
+
+    nox -s tests          # fresh virtualenv from requirements.txt, then the whole suite (offline, CPU)
+    nox -s tests_here     # the suite in the current environment (after `pip install -r requirements.txt -e .`)
+
+Arguments after ``--`` go to pytest, e.g. ``nox -s tests -- -m "not slow"``.
+"""
+
+import nox
+
+# virtualenv seeds a current pip; the venv backend's pip 23 backtracks for minutes on boto pins.
+nox.options.default_venv_backend = "virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests"]
+
+ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DVC_NO_ANALYTICS": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+@nox.session(python="3.11")
+def tests(session):
+    session.install("-U", "pip==26.3")
+    session.install("-r", "requirements.txt")  # torch==2.13.0 is pinned in the same resolve
+    session.install("--no-deps", "-e", ".")
+    session.run("pytest", *session.posargs, env=ENV)
+
+
+@nox.session(python=False)
+def tests_here(session):
+    session.run("pytest", *session.posargs, env=ENV)

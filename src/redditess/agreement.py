@@ -1,0 +1,107 @@
+"""Agreement between labelers: pairwise Cohen's kappa, Fleiss' kappa, Krippendorff's alpha, and
+agreement per class, each with a bootstrap 95% confidence interval over comments."""
+
+from __future__ import annotations
+
+import itertools
+
+import krippendorff
+import numpy as np
+from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+
+
+def cohen(a: np.ndarray, b: np.ndarray) -> float:
+    both = ~np.isnan(a) & ~np.isnan(b)
+    if both.sum() < 2 or len(set(a[both]) | set(b[both])) < 2:
+        return float("nan")
+    return float(cohen_kappa_score(a[both], b[both], labels=[0, 1]))
+
+
+def fleiss(votes: np.ndarray) -> float:
+    full = votes[~np.isnan(votes).any(axis=1)]
+    if len(full) < 2:
+        return float("nan")
+    table, _ = aggregate_raters(full.astype(int), n_cat=2)
+    return float(fleiss_kappa(table, method="fleiss"))
+
+
+def kalpha(votes: np.ndarray) -> float:
+    usable = (~np.isnan(votes)).sum(axis=1) >= 2
+    data = votes[usable]
+    if len(data) < 2 or len(np.unique(data[~np.isnan(data)])) < 2:
+        return float("nan")
+    return float(krippendorff.alpha(reliability_data=data.T, level_of_measurement="nominal"))
+
+
+def class_agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(positive, negative) specific agreement: 2n11/(2n11+n10+n01), 2n00/(2n00+n10+n01)."""
+    both = ~np.isnan(a) & ~np.isnan(b)
+    a, b = a[both], b[both]
+    n11, n00 = np.sum((a == 1) & (b == 1)), np.sum((a == 0) & (b == 0))
+    off = np.sum(a != b)
+    pos = 2 * n11 / (2 * n11 + off) if (2 * n11 + off) else float("nan")
+    neg = 2 * n00 / (2 * n00 + off) if (2 * n00 + off) else float("nan")
+    return float(pos), float(neg)
+
+
+def _ci(stat, votes: np.ndarray, rng: np.random.Generator, n_boot: int) -> tuple[float, float]:
+    n = len(votes)
+    values = [stat(votes[rng.integers(0, n, n)]) for _ in range(n_boot)]
+    values = np.asarray([v for v in values if not np.isnan(v)])
+    if len(values) < max(10, n_boot // 10):
+        return float("nan"), float("nan")
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
+def agreement(votes: np.ndarray, names: list[str], n_boot: int, seed: int) -> tuple[dict, list[dict]]:
+    """Return (flat metrics, rows of the pairwise table) for a comments x labelers vote matrix."""
+    rng = np.random.default_rng(seed)
+    metrics: dict[str, float] = {}
+    for j, name in enumerate(names):
+        col = votes[:, j]
+        metrics[f"coverage_{name}"] = float((~np.isnan(col)).mean())
+        metrics[f"effective_rate_{name}"] = float(np.nanmean(col)) if (~np.isnan(col)).any() else float("nan")
+    for key, stat in (("fleiss_kappa", fleiss), ("krippendorff_alpha", kalpha)):
+        metrics[key] = stat(votes)
+        metrics[f"{key}_ci_low"], metrics[f"{key}_ci_high"] = _ci(stat, votes, rng, n_boot)
+    metrics["n_all_voted"] = int((~np.isnan(votes)).all(axis=1).sum())
+    rows, pos_all, neg_all = [], [], []
+    for i, j in itertools.combinations(range(len(names)), 2):
+        pair = votes[:, [i, j]]
+        kappa = cohen(pair[:, 0], pair[:, 1])
+        low, high = _ci(lambda v: cohen(v[:, 0], v[:, 1]), pair, rng, n_boot)
+        pos, neg = class_agreement(pair[:, 0], pair[:, 1])
+        n = int((~np.isnan(pair)).all(axis=1).sum())
+        key = f"{names[i]}__{names[j]}"
+        metrics.update({f"cohen_kappa_{key}": kappa, f"cohen_kappa_{key}_ci_low": low,
+                        f"cohen_kappa_{key}_ci_high": high, f"positive_agreement_{key}": pos,
+                        f"negative_agreement_{key}": neg, f"n_both_voted_{key}": n})
+        rows.append(dict(a=names[i], b=names[j], n=n, kappa=kappa, low=low, high=high, pos=pos, neg=neg))
+        pos_all.append(pos)
+        neg_all.append(neg)
+    metrics["positive_agreement_mean"] = float(np.nanmean(pos_all)) if pos_all else float("nan")
+    metrics["negative_agreement_mean"] = float(np.nanmean(neg_all)) if neg_all else float("nan")
+    metrics["class_agreement_gap"] = metrics["positive_agreement_mean"] - metrics["negative_agreement_mean"]
+    return metrics, rows
+
+
+def markdown(metrics: dict, rows: list[dict], names: list[str]) -> str:
+    def f(x):
+        return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.3f}"
+
+    lines = ["# Labeler agreement", "",
+             "Abstentions are missing values: each statistic uses the comments its labelers voted on.", "",
+             "| statistic | value | 95% CI |", "|---|---:|---|"]
+    for key, label in (("fleiss_kappa", "Fleiss' kappa (comments all labelers voted on)"),
+                       ("krippendorff_alpha", "Krippendorff's alpha (nominal, missing allowed)")):
+        lines.append(f"| {label} | {f(metrics[key])} | [{f(metrics[key + '_ci_low'])}, {f(metrics[key + '_ci_high'])}] |")
+    lines += ["", "## Pairs", "",
+              "| labeler A | labeler B | comments both voted | Cohen's kappa | 95% CI | agreement on effective | agreement on ineffective |",
+              "|---|---|---:|---:|---|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['a']} | {r['b']} | {r['n']} | {f(r['kappa'])} | [{f(r['low'])}, {f(r['high'])}] | {f(r['pos'])} | {f(r['neg'])} |")
+    lines += ["", "## Labelers", "", "| labeler | coverage | effective rate |", "|---|---:|---:|"]
+    for n in names:
+        lines.append(f"| {n} | {f(metrics['coverage_' + n])} | {f(metrics['effective_rate_' + n])} |")
+    return "\n".join(lines) + "\n"

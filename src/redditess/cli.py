@@ -1,0 +1,89 @@
+"""``redditess``: the artifact's small command line.
+
+    redditess claims              # check artifact/claims.yaml against metrics/ (exit 1 if any fails)
+    redditess profile paper       # merge profiles/paper.yaml over params.yaml (validated)
+    redditess preflight           # what this machine offers the pipeline (Docker entry point)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import sys
+from pathlib import Path
+
+import yaml
+
+from redditess.config import ParamsError, deep_merge, load_params, params_from_dict
+from redditess.runtime import InputError
+
+
+def cmd_claims(args) -> int:
+    from redditess.claims import check, load_claims, table
+
+    results = check(load_claims(Path(args.claims)), Path(args.metrics))
+    report = table(results)
+    print(report)
+    if args.output:
+        from redditess.io import write_text
+
+        write_text(args.output, "# Claims check\n\n" + report + "\n")
+    return 0 if all(r.status == "reproduced" for r in results) else 1
+
+
+def cmd_profile(args) -> int:
+    profile = Path("profiles") / f"{args.name}.yaml"
+    if not profile.exists():
+        raise InputError(f"{profile}: no such profile (have: {sorted(p.stem for p in Path('profiles').glob('*.yaml'))})")
+    base = yaml.safe_load(Path("params.yaml").read_text())
+    merged = deep_merge(base, yaml.safe_load(profile.read_text()) or {})
+    params_from_dict(merged, str(profile))  # validate before writing anything
+    from redditess.io import write_text
+
+    write_text("params.yaml", f"# params.yaml with {profile} merged over it by `redditess profile {args.name}`\n"
+               + yaml.safe_dump(merged, sort_keys=False))
+    print(f"params.yaml now holds the {args.name} profile; `git diff params.yaml` shows what changed")
+    return 0
+
+
+def cmd_preflight(args) -> int:
+    import torch
+
+    params = load_params()
+    rows = [("python", platform.python_version()), ("torch", torch.__version__),
+            ("cuda available", str(torch.cuda.is_available())),
+            ("device", torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"),
+            ("collect.source", params.collect.source), ("sft.base_model", params.sft.base_model),
+            ("classifier.base_model", params.classifier.base_model)]
+    for name, value in rows:
+        print(f"{name:>22}: {value}")
+    if params.sft.base_model != "tiny" and not torch.cuda.is_available():
+        print("warning: the paper profile's models need a GPU; this run will be very slow on CPU", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="redditess", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("claims", help="check the artifact's claims against the produced metrics")
+    p.add_argument("--claims", default="artifact/claims.yaml")
+    p.add_argument("--metrics", default="metrics")
+    p.add_argument("--output", help="also write the table as markdown here")
+    p.set_defaults(func=cmd_claims)
+    p = sub.add_parser("profile", help="merge profiles/<name>.yaml over params.yaml")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_profile)
+    p = sub.add_parser("preflight", help="print what this machine offers the pipeline")
+    p.set_defaults(func=cmd_preflight)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (InputError, ParamsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

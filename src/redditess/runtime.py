@@ -1,0 +1,65 @@
+"""What every stage shares at start-up: logging, one-line errors for bad input, seeding."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import random
+import sys
+from collections.abc import Callable
+
+import numpy as np
+
+from redditess.config import ParamsError
+
+log = logging.getLogger("redditess")
+
+
+class InputError(ValueError):
+    """Bad input the user can fix (a file, key, line or environment variable is named)."""
+
+
+def derive_seed(seed: int, purpose: str) -> int:
+    """A stable 31-bit seed for one purpose, derived from the one seed in params.yaml."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{seed}:{purpose}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and (when loaded) torch; make torch pick deterministic kernels."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    if "torch" in sys.modules:
+        import torch
+
+        torch.manual_seed(seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def stage(fn: Callable[[], None]) -> Callable[[], None]:
+    """Run a stage's ``main``: configure logging, and turn bad input into one clear line + exit 2."""
+
+    @functools.wraps(fn)
+    def wrapper() -> None:
+        # The default profile never touches a model hub; the paper profile sets HF_HUB_OFFLINE=0.
+        for var, value in (("HF_HUB_OFFLINE", "1"), ("HF_DATASETS_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"),
+                           ("TOKENIZERS_PARALLELISM", "false"), ("TRL_EXPERIMENTAL_SILENCE", "1"),
+                           ("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")):
+            os.environ.setdefault(var, value)
+        logging.basicConfig(
+            level=os.environ.get("REDDITESS_LOG", "INFO"),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        for noisy in ("httpx", "httpx2", "urllib3", "filelock", "matplotlib"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        try:
+            fn()
+        except (ParamsError, InputError, FileNotFoundError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
+
+    return wrapper

@@ -1,0 +1,1 @@
+"""Where raw Reddit records come from: the demo simulator, dump files, or the live API."""

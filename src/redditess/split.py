@@ -1,0 +1,59 @@
+"""Train / validation / test split by post (no post in two splits), stratified and seeded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from redditess.config import SplitConfig
+
+
+def split_posts(ens: pd.DataFrame, cfg: SplitConfig, seed: int) -> pd.Series:
+    """Map each post_id to train/val/test.
+
+    Posts are stratified by whether they hold both an effective and an ineffective comment (the
+    posts that yield preference pairs) and by their majority label, then shuffled with ``seed``
+    and cut by the configured fractions inside each stratum.
+    """
+    if not (0 < cfg.train < 1 and 0 <= cfg.val < 1 and cfg.train + cfg.val < 1):
+        raise ValueError(f"split: need 0 < train, 0 <= val, train + val < 1; got {cfg.train}, {cfg.val}")
+    labeled = ens[ens["label"].notna()]
+    per_post = labeled.groupby("post_id")["label"].agg(
+        n_eff=lambda s: int((s == 1).sum()), n_ineff=lambda s: int((s == 0).sum())
+    )
+    stratum = (per_post.n_eff > 0) & (per_post.n_ineff > 0)
+    stratum = stratum.astype(int) * 2 + (per_post.n_eff >= per_post.n_ineff).astype(int)
+    rng = np.random.default_rng(seed)
+    assignment: dict[str, str] = {}
+    for key in sorted(stratum.unique()):
+        posts = np.array(sorted(stratum.index[stratum == key]))
+        rng.shuffle(posts)
+        n_train = int(round(cfg.train * len(posts)))
+        n_val = int(round(cfg.val * len(posts)))
+        for i, post in enumerate(posts):
+            assignment[post] = "train" if i < n_train else "val" if i < n_train + n_val else "test"
+    return pd.Series(assignment, name="split").sort_index()
+
+
+def preference_pairs(rows: pd.DataFrame, max_per_post: int, seed: int) -> pd.DataFrame:
+    """Same-post pairs (effective comment preferred over an ineffective one), seeded sample."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for post_id, group in rows.groupby("post_id", sort=True):
+        good = group[group.label == 1].sort_values("comment_id")
+        bad = group[group.label == 0].sort_values("comment_id")
+        pairs = [(g, b) for g in range(len(good)) for b in range(len(bad))]
+        if not pairs:
+            continue
+        take = rng.permutation(len(pairs))[:max_per_post]
+        for k in sorted(take):
+            g, b = pairs[k]
+            out.append(dict(post_id=post_id, prompt=prompt_text(good.iloc[g]),
+                            chosen=good.iloc[g].comment_body, rejected=bad.iloc[b].comment_body,
+                            chosen_id=good.iloc[g].comment_id, rejected_id=bad.iloc[b].comment_id))
+    return pd.DataFrame(out, columns=["post_id", "prompt", "chosen", "rejected", "chosen_id", "rejected_id"])
+
+
+def prompt_text(row) -> str:
+    """The text a model answers: the post as the help-seeker wrote it (edits removed)."""
+    return f"{row.post_title}\n{row.post_body}".strip()

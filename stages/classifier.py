@@ -1,0 +1,85 @@
+"""Stage classifier: fine-tune the effective-support classifier (also the evaluation judge).
+
+    dvc repro classifier        # or: python stages/classifier.py
+
+Reads ``data/split/``; writes ``models/classifier/`` (weights + tokenizer), ``metrics/classifier.json``
+(accuracy, F1, ROC-AUC on test; also on its golden subset) and ``plots/classifier_loss.csv``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
+from redditess.config import load_params
+from redditess.io import atomic_path, read_table, write_csv, write_metrics
+from redditess.runtime import derive_seed, seed_everything, stage
+from redditess.split import prompt_text
+
+COLUMNS = ["post_id", "comment_id", "post_title", "post_body", "comment_body", "label", "golden"]
+
+
+def _xy(df: pd.DataFrame) -> tuple[list[str], list[str], list[int]]:
+    return [prompt_text(r) for r in df.itertuples()], df.comment_body.tolist(), df.label.astype(int).tolist()
+
+
+@stage
+def main() -> None:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
+
+    from redditess.classifier import PairDataset, backbone_path, predict_proba
+    from redditess.training import common_args, log_history_rows
+
+    params = load_params()
+    cfg = params.classifier
+    seed = derive_seed(params.seed, "classifier")
+    seed_everything(seed)
+    train = read_table("data/split/train.parquet", COLUMNS)
+    test = read_table("data/split/test.parquet", COLUMNS)
+    if cfg.max_train_examples:
+        train = train.sample(n=min(cfg.max_train_examples, len(train)), random_state=seed).sort_values(["post_id", "comment_id"])
+    path = backbone_path(cfg.base_model)
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        path, num_labels=2, id2label={0: "ineffective", 1: "effective"}, label2id={"ineffective": 0, "effective": 1}
+    )
+    p, t, y = _xy(train)
+    args = TrainingArguments(**common_args(seed, epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate))
+    loss_fn = None
+    if cfg.class_balanced:
+        counts = np.bincount(np.asarray(y), minlength=2)
+        weight = torch.tensor(len(y) / (2 * np.maximum(counts, 1)), dtype=torch.float32)
+
+        def loss_fn(outputs, labels, num_items_in_batch=None):
+            return torch.nn.functional.cross_entropy(outputs.logits.float(), labels, weight=weight.to(labels.device))
+
+    trainer = Trainer(model=model, args=args, train_dataset=PairDataset(tok, p, t, y, cfg.max_length),
+                      processing_class=tok, compute_loss_func=loss_fn)
+    trainer.train()
+
+    p, t, y = _xy(test)
+    prob = predict_proba(model, tok, p, t, cfg.max_length)
+    pred = (prob >= 0.5).astype(int)
+    y = np.asarray(y)
+    golden = test.golden.to_numpy(bool)
+    metrics = {
+        "test_n": len(y),
+        "test_accuracy": accuracy_score(y, pred),
+        "test_f1": f1_score(y, pred, zero_division=0),
+        "test_f1_macro": f1_score(y, pred, average="macro", zero_division=0),
+        "test_roc_auc": roc_auc_score(y, prob) if len(set(y)) == 2 else float("nan"),
+        "test_golden_n": int(golden.sum()),
+        "test_golden_accuracy": accuracy_score(y[golden], pred[golden]) if golden.any() else float("nan"),
+        "train_n": len(train),
+    }
+    with atomic_path("models/classifier") as tmp:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+    write_metrics("metrics/classifier.json", metrics)
+    write_csv("plots/classifier_loss.csv", pd.DataFrame(log_history_rows(trainer.state.log_history, ["loss"]), columns=["step", "loss"]), ["step"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Stage dpo: the baseline alignment, trl's DPO from the SFT model on the same preference pairs.
+
+    dvc repro dpo        # or: python stages/dpo.py
+
+Writes ``models/dpo/``, ``metrics/dpo.json`` (held-out preference accuracy of the implicit reward)
+and ``plots/dpo.csv``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from redditess.config import load_params
+from redditess.io import atomic_path, read_table, write_csv, write_metrics
+from redditess.runtime import derive_seed, seed_everything, stage
+
+
+@stage
+def main() -> None:
+    import torch  # noqa: F401
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM
+    from trl import DPOConfig, DPOTrainer
+
+    from redditess.lm import load_tokenizer, preference_rows
+    from redditess.training import common_args, log_history_rows
+
+    params = load_params()
+    cfg, sft = params.dpo, params.sft
+    seed = derive_seed(params.seed, "dpo")
+    seed_everything(seed)
+    units = read_table("data/threads.parquet", ["post_id", "post_title", "post_body"])
+    tok = load_tokenizer("models/sft")
+    train = preference_rows(tok, read_table("data/split/pairs_train.parquet"), units, sft.max_prompt_tokens)
+    test = preference_rows(tok, read_table("data/split/pairs_test.parquet"), units, sft.max_prompt_tokens)
+    model = AutoModelForCausalLM.from_pretrained("models/sft")
+    args = DPOConfig(**common_args(seed, epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate),
+                     beta=cfg.beta, max_length=sft.max_prompt_tokens + 8 + sft.max_response_tokens)
+    trainer = DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(train),
+                         eval_dataset=Dataset.from_list(test), processing_class=tok)
+    trainer.train()
+    ev = trainer.evaluate()
+    with atomic_path("models/dpo") as tmp:
+        trainer.model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+    write_metrics("metrics/dpo.json", {
+        "train_pairs": len(train), "test_pairs": len(test),
+        "test_reward_accuracy": ev.get("eval_rewards/accuracies", float("nan")),
+        "test_reward_margin": ev.get("eval_rewards/margins", float("nan")),
+        "test_loss": ev.get("eval_loss", float("nan")),
+    })
+    write_csv("plots/dpo.csv", pd.DataFrame(log_history_rows(trainer.state.log_history, ["loss"]), columns=["step", "loss"]), ["step"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Stage label@<labeler>: one labeler's verdict on every unit.
+
+    dvc repro label@op_reply        # or: python stages/label.py op_reply
+
+The labeler name is the DVC ``foreach`` item; its settings are ``label.<labeler>`` in params.yaml.
+Writes ``data/labels/<labeler>.parquet`` (post_id, comment_id, labeler, label, score).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from redditess.config import load_params
+from redditess.io import read_table, write_table
+from redditess.labelers import OFFLINE_LABELERS
+from redditess.runtime import InputError, stage
+
+
+@stage
+def main() -> None:
+    if len(sys.argv) != 2 or sys.argv[1] not in OFFLINE_LABELERS:
+        raise InputError(f"usage: stages/label.py <labeler>, labeler one of {sorted(OFFLINE_LABELERS)}")
+    name = sys.argv[1]
+    params = load_params()
+    units = read_table("data/threads.parquet", ["post_id", "comment_id"])
+    labels = OFFLINE_LABELERS[name](units, params.label)
+    write_table(f"data/labels/{name}.parquet", labels, ["post_id", "comment_id"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Stage sft: the policy's starting point, supervised on post -> effective comment.
+
+    dvc repro sft        # or: python stages/sft.py
+
+Default (``sft.base_model: tiny``): a byte-level BPE tokenizer and a small GPT-2 are built here from
+the training split and pre-trained on its text (posts and all their comments), then fine-tuned with
+trl's SFTTrainer on prompt -> effective comment (loss on the completion only). Otherwise the named
+causal LM is fine-tuned directly. Writes ``models/sft/``, ``metrics/sft.json``, ``plots/sft_loss.csv``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from redditess.config import load_params
+from redditess.io import atomic_path, read_table, write_csv, write_metrics
+from redditess.runtime import derive_seed, seed_everything, stage
+
+COLUMNS = ["post_id", "comment_id", "post_title", "post_body", "comment_body", "label"]
+
+
+def sft_rows(tok, df: pd.DataFrame, max_prompt_tokens: int) -> list[dict]:
+    from redditess.lm import format_prompt
+
+    good = df[df.label == 1]
+    return [
+        {"prompt": format_prompt(tok, r.post_title, r.post_body, max_prompt_tokens), "completion": " " + r.comment_body}
+        for r in good.itertuples()
+    ]
+
+
+@stage
+def main() -> None:
+    import torch  # noqa: F401
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from redditess.lm import build_tiny_gpt2, load_tokenizer, train_tokenizer
+    from redditess.training import common_args, log_history_rows
+
+    params = load_params()
+    cfg = params.sft
+    seed = derive_seed(params.seed, "sft")
+    seed_everything(seed)
+    train = read_table("data/split/train.parquet", COLUMNS)
+    val = read_table("data/split/val.parquet", COLUMNS)
+    max_length = cfg.max_prompt_tokens + 8 + cfg.max_response_tokens
+    history = []
+
+    if cfg.base_model == "tiny":
+        units = read_table("data/threads.parquet", ["post_id", "post_title", "post_body", "comment_body", "op_replies"])
+        units = units[units.post_id.isin(set(train.post_id))]
+        posts = units.drop_duplicates("post_id")
+        corpus = [f"Post: {r.post_title}\n{r.post_body}" for r in posts.itertuples()]
+        corpus += units.comment_body.tolist() + [t for replies in units.op_replies for t in replies]
+        tok = train_tokenizer(corpus, cfg.vocab_size)
+        model = build_tiny_gpt2(tok, cfg.n_embd, cfg.n_layer, cfg.n_head, n_positions=max(256, max_length))
+        pre_args = SFTConfig(**common_args(seed, epochs=cfg.pretrain_epochs, batch_size=cfg.batch_size,
+                                           learning_rate=cfg.learning_rate), max_length=max_length)
+        pre = SFTTrainer(model=model, args=pre_args, train_dataset=Dataset.from_dict({"text": corpus}), processing_class=tok)
+        pre.train()
+        history += [dict(r, phase="pretrain") for r in log_history_rows(pre.state.log_history, ["loss"])]
+        tok.padding_side = "left"
+    else:
+        from transformers import AutoModelForCausalLM
+
+        tok = load_tokenizer(cfg.base_model)
+        model = AutoModelForCausalLM.from_pretrained(cfg.base_model)
+
+    args = SFTConfig(**common_args(seed, epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate),
+                     max_length=max_length, completion_only_loss=True)
+    train_ds = Dataset.from_list(sft_rows(tok, train, cfg.max_prompt_tokens))
+    val_ds = Dataset.from_list(sft_rows(tok, val, cfg.max_prompt_tokens))
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tok)
+    trainer.train()
+    history += [dict(r, phase="sft") for r in log_history_rows(trainer.state.log_history, ["loss"])]
+    eval_loss = trainer.evaluate()["eval_loss"]
+    with atomic_path("models/sft") as tmp:
+        trainer.model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+    write_metrics("metrics/sft.json", {
+        "val_loss": eval_loss, "val_perplexity": math.exp(min(eval_loss, 50)), "train_examples": len(train_ds),
+        "val_examples": len(val_ds), "parameters": sum(p.numel() for p in trainer.model.parameters()),
+    })
+    frame = pd.DataFrame(history, columns=["phase", "step", "loss"])
+    frame["row"] = range(len(frame))
+    write_csv("plots/sft_loss.csv", frame[["row", "phase", "step", "loss"]], ["row"])
+
+
+if __name__ == "__main__":
+    main()

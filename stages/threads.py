@@ -1,0 +1,47 @@
+"""Stage threads: the study's units (post -> top-level comment -> OP replies) with the filters.
+
+    dvc repro threads        # or: python stages/threads.py
+
+Reads ``data/raw/``; writes ``data/threads.parquet`` (one row per kept top-level comment),
+``data/posts.parquet`` (one row per kept post), ``metrics/threads.json`` (the attrition counts)
+and ``reports/threads.md``. Authors are pseudonymised with the salt in ``$REDDITESS_SALT``
+(``threads.salt_env``); the salt is never written out.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from redditess.config import load_params
+from redditess.io import read_jsonl, write_metrics, write_table, write_text
+from redditess.privacy import salt_from_env
+from redditess.runtime import stage
+from redditess.threads import build_units
+
+RAW = Path("data/raw")
+
+
+@stage
+def main() -> None:
+    params = load_params()
+    cfg = params.threads
+    source = json.loads((RAW / "report.json").read_text())["source"]
+    salt = salt_from_env(cfg.salt_env, source)
+    submissions = list(read_jsonl(RAW / "RS.ndjson"))
+    comments = list(read_jsonl(RAW / "RC.ndjson"))
+    units, posts, attrition = build_units(submissions, comments, cfg.filters, salt, cfg.scrub_pii)
+    write_table("data/threads.parquet", units, ["post_id", "comment_id"])
+    write_table("data/posts.parquet", posts, ["post_id"])
+    metrics = attrition.as_metrics()
+    metrics.update(posts=len(posts), units=len(units), units_with_op_reply=int((units.n_op_direct + units.n_op_deeper > 0).sum()))
+    write_metrics("metrics/threads.json", metrics)
+    write_text(
+        "reports/threads.md",
+        f"# Threads\n\n{len(posts)} posts, {len(units)} top-level comments (units) kept from "
+        f"{attrition.records_in} records ({source} source).\n\n## Attrition\n\n{attrition.markdown()}",
+    )
+
+
+if __name__ == "__main__":
+    main()

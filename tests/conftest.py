@@ -1,0 +1,79 @@
+"""Shared fixtures: the repository root, the shared real data (skipped when absent), a scratch
+git+DVC repository holding a copy of the pipeline."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+PIPELINE_FILES = ["dvc.yaml", "params.yaml", "stages", "src", "pyproject.toml"]
+
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "red-mhs").is_dir():
+        pytest.skip(f"real Reddit sample data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+def copy_pipeline(dest: Path) -> Path:
+    """Copy the pipeline (not its outputs) into ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PIPELINE_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def stage_env(repo: Path) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(repo / "src")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return env
+
+
+def run_stage(repo: Path, name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``python stages/<name>.py`` inside ``repo`` with the copied library on the path."""
+    proc = subprocess.run([sys.executable, f"stages/{name}.py", *args], cwd=repo, env=stage_env(repo),
+                          capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"stage {name} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def write_params(repo: Path, overlay: dict) -> None:
+    import yaml
+
+    from redditess.config import deep_merge
+
+    base = yaml.safe_load((ROOT / "params.yaml").read_text())
+    (repo / "params.yaml").write_text(yaml.safe_dump(deep_merge(base, overlay), sort_keys=False))
+
+
+# A configuration small enough for the whole model pipeline to run in a couple of minutes on CPU.
+TINY = {
+    "collect": {"demo": {"n_threads": 80}},
+    "agreement": {"bootstrap": 50},
+    "classifier": {"max_train_examples": 48, "epochs": 1, "batch_size": 8, "max_length": 64},
+    "sft": {"vocab_size": 400, "n_embd": 64, "n_layer": 2, "n_head": 2, "max_prompt_tokens": 48,
+            "max_response_tokens": 24, "pretrain_epochs": 1, "epochs": 1},
+    "reward_model": {"epochs": 1, "max_pairs_per_post": 2},
+    "ppo": {"total_episodes": 32, "batch_size": 8, "num_ppo_epochs": 1, "response_length": 16},
+    "dpo": {"epochs": 1},
+    "generate": {"max_posts": 12, "max_new_tokens": 16},
+    "evaluate": {"bootstrap": 100},
+}

@@ -1,0 +1,78 @@
+import json
+
+import pytest
+import zstandard
+from hypothesis import given
+from hypothesis import strategies as st
+
+from redditess.config import DumpConfig
+from redditess.sources.dump import DumpError, normalize, read_dumps, strip_prefix
+
+POST = {"id": "abc", "title": "t", "selftext": "hello", "author": "x", "subreddit": "depression",
+        "created_utc": 1400000000, "edited": False}
+COMMENT = {"id": "t1_c1", "link_id": "abc", "parent_id": "abc", "body": "hi", "author": "y",
+           "subreddit": "depression", "created_utc": "1400000100", "edited": 1400000200}
+
+
+def _write(path, lines, zst=False):
+    data = "\n".join(lines).encode() + b"\n"
+    if zst:
+        data = zstandard.ZstdCompressor().compress(data)
+    path.write_bytes(data)
+    return path
+
+
+def test_reads_plain_and_zst_and_normalises_ids(tmp_path):
+    _write(tmp_path / "RS_x.ndjson", [json.dumps(POST)])
+    _write(tmp_path / "RC_x.ndjson.zst", [json.dumps(COMMENT)], zst=True)
+    subs, coms, stats = read_dumps(DumpConfig(paths=[str(tmp_path / "R*")]), strict=False)
+    assert [s["id"] for s in subs] == ["abc"] and subs[0]["name"] == "t3_abc"
+    (c,) = coms
+    assert (c["id"], c["link_id"], c["parent_id"], c["created_utc"]) == ("c1", "t3_abc", "t3_abc", 1400000100)
+    assert stats.lines["kept_submission"] == 1 and stats.lines["kept_comment"] == 1
+
+
+def test_malformed_line_is_named_and_counted_or_fatal_in_strict_mode(tmp_path):
+    f = _write(tmp_path / "RC_bad.ndjson", [json.dumps(COMMENT), '{"id": "c2", "body": ', json.dumps({"body": "no id"})])
+    subs, coms, stats = read_dumps(DumpConfig(paths=[str(f)]), strict=False)
+    assert len(coms) == 1 and stats.lines["malformed"] == 2
+    assert stats.malformed_examples[0].startswith(f"{f}:2: malformed record")
+    assert f"{f}:3: malformed record: missing key 'id'" == stats.malformed_examples[1]
+    with pytest.raises(DumpError, match=f"{f}:2: malformed"):
+        read_dumps(DumpConfig(paths=[str(f)]), strict=True)
+
+
+def test_filters_by_subreddit_and_time_and_keeps_latest_duplicate(tmp_path):
+    other = dict(COMMENT, id="c3", subreddit="pics")
+    old = dict(COMMENT, id="c4", created_utc=1)
+    dup_old = dict(COMMENT, id="c5", body="old", retrieved_on=1)
+    dup_new = dict(COMMENT, id="c5", body="new", retrieved_on=2)
+    f = _write(tmp_path / "RC_f.ndjson", [json.dumps(r) for r in (COMMENT, other, old, dup_new, dup_old)])
+    cfg = DumpConfig(paths=[str(f)], subreddits=["Depression"], start_utc=1000)
+    _, coms, stats = read_dumps(cfg, strict=False)
+    assert sorted(c["id"] for c in coms) == ["c1", "c5"]
+    assert next(c for c in coms if c["id"] == "c5")["body"] == "new"
+    assert (stats.lines["filtered_subreddit"], stats.lines["filtered_time"], stats.lines["duplicate"]) == (1, 1, 1)
+    assert sum(stats.lines.values()) == 5  # every line accounted for: kept, filtered or superseded
+
+
+def test_missing_pattern_is_an_error_naming_it(tmp_path):
+    with pytest.raises(DumpError, match="collect.dump.paths: pattern .*nothing.* matches no file"):
+        read_dumps(DumpConfig(paths=[str(tmp_path / "nothing*")]), strict=False)
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=10), st.sampled_from(["", "t1_", "t3_"]))
+def test_strip_prefix_is_idempotent_and_removes_kind_prefixes(base, prefix):
+    once = strip_prefix(prefix + base)
+    assert strip_prefix(once) == once or once.startswith(("t1_", "t3_"))
+    if not base.startswith(("t1_", "t3_")):
+        assert once == base
+
+
+@given(st.dictionaries(st.sampled_from(["id", "link_id", "parent_id", "created_utc", "body"]),
+                       st.one_of(st.text(max_size=8), st.integers(), st.none()), max_size=5))
+def test_normalize_never_raises_anything_but_the_counted_errors(record):
+    try:
+        normalize(record, "comment")
+    except (KeyError, ValueError, TypeError, OverflowError):
+        pass

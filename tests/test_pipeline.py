@@ -1,0 +1,130 @@
+"""The pipeline through real `dvc` in scratch git repositories: a tiny end-to-end run of every
+stage, a no-op second run, a directory remote round trip, determinism, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, TINY, copy_pipeline, run_stage, stage_env, write_params
+
+pytestmark = pytest.mark.slow
+
+
+def sh(repo: Path, *cmd: str) -> str:
+    proc = subprocess.run(cmd, cwd=repo, env=stage_env(repo), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc.stdout
+
+
+def init_repo(path: Path, overlay: dict | None) -> Path:
+    copy_pipeline(path)
+    if overlay is not None:
+        write_params(path, overlay)
+    sh(path, "git", "init", "-q")
+    sh(path, "git", "config", "user.email", "test@localhost")
+    sh(path, "git", "config", "user.name", "test")
+    sh(path, "dvc", "init", "-q")
+    sh(path, "git", "add", "-A")
+    sh(path, "git", "commit", "-qm", "pipeline")
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_repo(tmp_path_factory) -> Path:
+    repo = init_repo(tmp_path_factory.mktemp("tiny") / "repo", TINY)
+    sh(repo, "dvc", "repro")
+    return repo
+
+
+def lock_outs(lock_text: str) -> dict[str, str]:
+    lock = yaml.safe_load(lock_text)
+    return {o["path"]: o["md5"] for s in lock["stages"].values() for o in s.get("outs", [])}
+
+
+def test_every_stage_ran_and_metrics_show_the_models(tiny_repo):
+    shown = json.loads(sh(tiny_repo, "dvc", "metrics", "show", "--json"))
+    files = next(iter(shown.values()))["data"]
+    names = {Path(p).stem for p in files}
+    assert {"classifier", "reward_model", "ppo", "evaluate", "agreement", "dpo", "sft"} <= names
+    evaluate = json.loads((tiny_repo / "metrics/evaluate.json").read_text())
+    for key in ("effective_rate_sft", "effective_rate_ppo", "effective_rate_dpo", "ppo_minus_sft_ci_low", "win_rate_dpo_vs_sft"):
+        assert isinstance(evaluate[key], float)
+    assert (tiny_repo / "models/ppo/model.safetensors").exists()
+    assert "objective_kl" in (tiny_repo / "plots/ppo.csv").read_text().splitlines()[0]
+    assert sh(tiny_repo, "dvc", "plots", "show", "--json")
+
+
+def test_second_repro_runs_nothing(tiny_repo):
+    out = sh(tiny_repo, "dvc", "repro")
+    assert "Running stage" not in out
+    assert "Data and pipelines are up to date" in sh(tiny_repo, "dvc", "status")
+
+
+def test_push_pull_round_trip_through_a_directory_remote(tiny_repo, tmp_path):
+    sh(tiny_repo, "dvc", "remote", "add", "-f", "-d", "scratch", str(tmp_path / "remote"))
+    sh(tiny_repo, "dvc", "push", "-q")
+    for out in ("data", "models", ".dvc/cache"):
+        shutil.rmtree(tiny_repo / out)
+    sh(tiny_repo, "dvc", "pull", "-q")
+    assert "Data and pipelines are up to date" in sh(tiny_repo, "dvc", "status")
+    assert "Running stage" not in sh(tiny_repo, "dvc", "repro")
+
+
+def test_model_stages_are_deterministic_on_one_machine(tiny_repo):
+    before = lock_outs((tiny_repo / "dvc.lock").read_text())
+    sh(tiny_repo, "dvc", "repro", "-f", "-s", "sft")
+    sh(tiny_repo, "dvc", "repro", "-f", "-s", "ppo")
+    after = lock_outs((tiny_repo / "dvc.lock").read_text())
+    assert after["models/sft"] == before["models/sft"]
+    assert after["models/ppo"] == before["models/ppo"]
+
+
+def test_data_stages_reproduce_the_committed_lock_byte_for_byte(tmp_path):
+    committed = lock_outs((ROOT / "dvc.lock").read_text())
+    repo = init_repo(tmp_path / "fresh", None)
+    sh(repo, "dvc", "repro", "split")
+    rebuilt = lock_outs((repo / "dvc.lock").read_text())
+    data_outs = [p for p in rebuilt if p.startswith("data/")]
+    assert len(data_outs) >= 7
+    assert {p: rebuilt[p] for p in data_outs} == {p: committed[p] for p in data_outs}
+
+
+def test_unknown_params_key_stops_a_stage_with_its_name(tmp_path):
+    repo = copy_pipeline(tmp_path / "r")
+    write_params(repo, {"collect": {"demo": {"n_thread": 5}}})
+    proc = run_stage(repo, "collect", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["error: params.yaml: unknown key 'collect.demo.n_thread'"]
+
+
+def test_missing_praw_credentials_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("REDDIT_CLIENT_ID", raising=False)
+    monkeypatch.delenv("REDDIT_CLIENT_SECRET", raising=False)
+    repo = copy_pipeline(tmp_path / "r")
+    write_params(repo, {"collect": {"source": "praw"}})
+    proc = run_stage(repo, "collect", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: collect.source=praw needs Reddit API credentials: set REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET"]
+
+
+def test_malformed_dump_line_is_reported_by_collect(tmp_path):
+    repo = copy_pipeline(tmp_path / "r")
+    (repo / "dumps").mkdir()
+    (repo / "dumps/RC_x.ndjson").write_text('{"id": "c1", "link_id": "t3_p", "parent_id": "t3_p", "body": "x"}\nnot json\n')
+    write_params(repo, {"collect": {"source": "dump", "dump": {"paths": ["dumps/RC_*.ndjson"]}}})
+    proc = run_stage(repo, "collect")
+    assert "dumps/RC_x.ndjson:2: malformed record" in proc.stderr
+    report = json.loads((repo / "data/raw/report.json").read_text())
+    assert report["counts"]["lines_malformed"] == 1 and report["counts"]["comments"] == 1
+    assert report["malformed_examples"] == ["dumps/RC_x.ndjson:2: malformed record: Expecting value: line 1 column 1 (char 0)"]
+    write_params(repo, {"collect": {"source": "dump", "strict": True, "dump": {"paths": ["dumps/RC_*.ndjson"]}}})
+    proc = run_stage(repo, "collect", check=False)
+    assert proc.returncode == 2 and "dumps/RC_x.ndjson:2: malformed record" in proc.stderr

@@ -1,0 +1,36 @@
+import pandas as pd
+
+from redditess.config import SplitConfig
+from redditess.split import preference_pairs, split_posts
+
+
+def _ens(n_posts=60):
+    rows = []
+    for p in range(n_posts):
+        for c in range(4):
+            rows.append(dict(post_id=f"p{p:03d}", comment_id=f"p{p}c{c}", label=[1, 0, 1, None][(p + c) % 4] if p % 5 else 1,
+                             comment_body=f"body {p} {c}", post_title="t", post_body="b"))
+    df = pd.DataFrame(rows)
+    df["label"] = df.label.astype("Int8")
+    return df
+
+
+def test_split_is_by_post_seeded_and_close_to_fractions():
+    ens = _ens()
+    a = split_posts(ens, SplitConfig(train=0.7, val=0.1), seed=1)
+    assert a.equals(split_posts(ens, SplitConfig(train=0.7, val=0.1), seed=1))
+    assert not a.equals(split_posts(ens, SplitConfig(train=0.7, val=0.1), seed=2))
+    assert a.index.is_unique and set(a) == {"train", "val", "test"}
+    counts = a.value_counts(normalize=True)
+    assert abs(counts["train"] - 0.7) < 0.06 and abs(counts["val"] - 0.1) < 0.06
+
+
+def test_pairs_are_same_post_effective_over_ineffective():
+    ens = _ens()
+    labeled = ens[ens.label.notna()]
+    pairs = preference_pairs(labeled, max_per_post=1, seed=0)
+    assert len(pairs) == pairs.post_id.nunique()
+    by_id = labeled.set_index("comment_id")
+    assert (by_id.loc[pairs.chosen_id, "label"].to_numpy() == 1).all()
+    assert (by_id.loc[pairs.rejected_id, "label"].to_numpy() == 0).all()
+    assert (by_id.loc[pairs.chosen_id, "post_id"].to_numpy() == pairs.post_id.to_numpy()).all()
