@@ -2,10 +2,9 @@
 
     dvc repro threads        # or: python stages/threads.py
 
-Reads ``data/raw/``; writes ``data/threads.parquet`` (one row per kept top-level comment),
-``data/posts.parquet`` (one row per kept post), ``metrics/threads.json`` (the attrition counts)
-and ``reports/threads.md``. Authors are pseudonymised with the salt in ``$REDDITESS_SALT``
-(``threads.salt_env``); the salt is never written out.
+Reads ``data/raw/`` (already pseudonymised and scrubbed by collect); writes ``data/threads.parquet``
+(one row per kept top-level comment), ``data/posts.parquet`` (one row per kept post),
+``metrics/threads.json`` (the attrition counts) and ``reports/threads.md``.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from redditess.config import load_params
 from redditess.io import read_jsonl, write_metrics, write_table, write_text
-from redditess.privacy import salt_from_env
+from redditess.privacy import pseudonym, salt_from_env
 from redditess.runtime import stage
 from redditess.threads import build_units
 
@@ -25,12 +24,13 @@ RAW = Path("data/raw")
 @stage
 def main() -> None:
     params = load_params()
-    cfg = params.threads
+    filters = params.threads.filters
     source = json.loads((RAW / "report.json").read_text())["source"]
-    salt = salt_from_env(cfg.salt_env, source)
+    salt = salt_from_env(params.collect.salt_env, source)
+    bots = {pseudonym(b, salt) for b in filters.bot_authors}
     submissions = list(read_jsonl(RAW / "RS.ndjson"))
     comments = list(read_jsonl(RAW / "RC.ndjson"))
-    units, posts, attrition = build_units(submissions, comments, cfg.filters, salt, cfg.scrub_pii)
+    units, posts, attrition = build_units(submissions, comments, filters, bots)
     write_table("data/threads.parquet", units, ["post_id", "comment_id"])
     write_table("data/posts.parquet", posts, ["post_id"])
     metrics = attrition.as_metrics()

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
-PIPELINE_FILES = ["dvc.yaml", "params.yaml", "stages", "src", "pyproject.toml"]
+PIPELINE_FILES = ["dvc.yaml", "params.yaml", "stages", "src", "pyproject.toml", "takedown.txt"]
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -53,6 +53,19 @@ def run_stage(repo: Path, name: str, *args: str, check: bool = True) -> subproce
     if check and proc.returncode != 0:
         raise AssertionError(f"stage {name} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return proc
+
+
+def output_text(repo: Path) -> str:
+    """Everything the stages wrote under data/, reports/ and metrics/, as text (Parquet decoded)."""
+    import pyarrow.parquet as pq
+
+    parts = []
+    for path in sorted(p for d in ("data", "reports", "metrics") for p in (repo / d).rglob("*") if p.is_file()):
+        if path.suffix == ".parquet":
+            parts.append(pq.read_table(path).to_pandas().to_json(force_ascii=False))
+        else:
+            parts.append(path.read_text(encoding="utf-8", errors="replace"))
+    return "\n".join(parts)
 
 
 def write_params(repo: Path, overlay: dict) -> None:

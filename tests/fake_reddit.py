@@ -1,36 +1,50 @@
-"""A minimal Reddit API on 127.0.0.1 for testing the real praw client (read-only app flow)."""
+"""A minimal Reddit API on 127.0.0.1 for testing the real praw client (read-only app flow).
+
+Serves ``n_posts`` posts, each with one top-level comment and the OP's reply below it; ``faults``
+maps a path prefix to HTTP statuses returned (once each, in order) before the real answer;
+``delay`` slows every comment-tree answer; ``gone`` lists fullnames /api/info no longer returns
+and ``changed`` those whose body was edited (deleted/removed bodies can be set per fullname).
+"""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 
-def _comment(cid, post, parent, author, body, replies=()):
+def _listing(children):
+    return {"kind": "Listing", "data": {"children": list(children), "after": None, "before": None}}
+
+
+def comment(cid, post, parent, author, body, replies=(), edited=False):
     return {"kind": "t1", "data": {
         "id": cid, "name": f"t1_{cid}", "link_id": f"t3_{post}", "parent_id": parent, "author": author,
         "body": body, "subreddit": "MentalHealthSupport", "created_utc": 1700000100.0, "score": 5,
-        "edited": False, "is_submitter": author == "op_user", "distinguished": None,
-        "replies": {"kind": "Listing", "data": {"children": list(replies), "after": None, "before": None}} if replies else "",
+        "edited": edited, "is_submitter": author == "op_user", "distinguished": None,
+        "replies": _listing(replies) if replies else "",
     }}
 
 
-def _post(pid):
+def post(pid, selftext="I feel low.\n\nEDIT: thanks all", author="op_user"):
     return {"kind": "t3", "data": {
-        "id": pid, "name": f"t3_{pid}", "title": "Feeling low", "selftext": "I feel low.\n\nEDIT: thanks all",
-        "author": "op_user", "subreddit": "MentalHealthSupport", "created_utc": 1700000000.0, "score": 7,
+        "id": pid, "name": f"t3_{pid}", "title": "Feeling low", "selftext": selftext,
+        "author": author, "subreddit": "MentalHealthSupport", "created_utc": 1700000000.0, "score": 7,
         "edited": 1700000500.0, "is_self": True, "num_comments": 2, "over_18": False, "stickied": False,
         "permalink": f"/r/MentalHealthSupport/comments/{pid}/", "url": f"https://reddit.example/{pid}",
     }}
 
 
 class FakeReddit:
-    """Serves posts p1, p2 with one comment each and an OP reply below it."""
-
-    def __init__(self):
+    def __init__(self, n_posts=2, faults=None, delay=0.0, things=None):
         self.requests: list[str] = []
+        self.comment_fetches: Counter = Counter()
+        self.faults = {k: list(v) for k, v in (faults or {}).items()}
+        self.things = things or {}
+        self.posts = [f"p{i}" for i in range(1, n_posts + 1)]
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,8 +56,18 @@ class FakeReddit:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
+                self.send_header("x-ratelimit-remaining", "590")
+                self.send_header("x-ratelimit-used", "10")
+                self.send_header("x-ratelimit-reset", "300")
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _fault(self, path) -> bool:
+                for prefix, statuses in fake.faults.items():
+                    if path.startswith(prefix) and statuses:
+                        self._send({"error": statuses[0]}, statuses.pop(0))
+                        return True
+                return False
 
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -51,16 +75,23 @@ class FakeReddit:
                 self._send({"access_token": "tok", "token_type": "bearer", "expires_in": 3600, "scope": "*"})
 
             def do_GET(self):
-                path = urlparse(self.path).path.rstrip("/")
+                url = urlparse(self.path)
+                path = url.path.rstrip("/")
                 fake.requests.append("GET " + path)
+                if self._fault(path):
+                    return
                 if path.startswith("/r/") and path.split("/")[-1] in ("new", "hot", "top"):
-                    self._send({"kind": "Listing", "data": {"children": [_post("p1"), _post("p2")], "after": None, "before": None}})
+                    self._send(_listing(post(p) for p in fake.posts))
                 elif path.startswith("/comments/"):
                     pid = path.split("/")[2]
-                    reply = _comment(f"{pid}r", pid, f"t1_{pid}c", "op_user", "Thank you, this helps")
-                    top = _comment(f"{pid}c", pid, f"t3_{pid}", "helper", "Try a short walk.", [reply])
-                    self._send([{"kind": "Listing", "data": {"children": [_post(pid)], "after": None, "before": None}},
-                                {"kind": "Listing", "data": {"children": [top], "after": None, "before": None}}])
+                    fake.comment_fetches[pid] += 1
+                    time.sleep(delay)
+                    reply = comment(f"{pid}r", pid, f"t1_{pid}c", "op_user", "Thank you, this helps")
+                    top = comment(f"{pid}c", pid, f"t3_{pid}", "helper", "Try a short walk.", [reply])
+                    self._send([_listing([post(pid)]), _listing([top])])
+                elif path == "/api/info":
+                    ids = parse_qs(url.query).get("id", [""])[0].split(",")
+                    self._send(_listing(fake.things[i] for i in ids if i in fake.things))
                 else:
                     self._send({"error": 404}, 404)
 

@@ -6,12 +6,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from redditess.config import DumpConfig
-from redditess.sources.dump import DumpError, normalize, read_dumps, strip_prefix
+from redditess.sources.dump import DumpError, RecordStore, normalize, read_dumps, strip_prefix
 
 POST = {"id": "abc", "title": "t", "selftext": "hello", "author": "x", "subreddit": "depression",
         "created_utc": 1400000000, "edited": False}
 COMMENT = {"id": "t1_c1", "link_id": "abc", "parent_id": "abc", "body": "hi", "author": "y",
            "subreddit": "depression", "created_utc": "1400000100", "edited": 1400000200}
+
+
+def read(cfg, tmp_path, strict=False):
+    store = RecordStore(tmp_path / f"store-{len(list(tmp_path.glob('store-*')))}.sqlite")
+    stats = read_dumps(cfg, strict, store)
+    return list(store.records("submission")), list(store.records("comment")), stats
 
 
 def _write(path, lines, zst=False):
@@ -25,7 +31,7 @@ def _write(path, lines, zst=False):
 def test_reads_plain_and_zst_and_normalises_ids(tmp_path):
     _write(tmp_path / "RS_x.ndjson", [json.dumps(POST)])
     _write(tmp_path / "RC_x.ndjson.zst", [json.dumps(COMMENT)], zst=True)
-    subs, coms, stats = read_dumps(DumpConfig(paths=[str(tmp_path / "R*")]), strict=False)
+    subs, coms, stats = read(DumpConfig(paths=[str(tmp_path / "R*")]), tmp_path, strict=False)
     assert [s["id"] for s in subs] == ["abc"] and subs[0]["name"] == "t3_abc"
     (c,) = coms
     assert (c["id"], c["link_id"], c["parent_id"], c["created_utc"]) == ("c1", "t3_abc", "t3_abc", 1400000100)
@@ -34,12 +40,12 @@ def test_reads_plain_and_zst_and_normalises_ids(tmp_path):
 
 def test_malformed_line_is_named_and_counted_or_fatal_in_strict_mode(tmp_path):
     f = _write(tmp_path / "RC_bad.ndjson", [json.dumps(COMMENT), '{"id": "c2", "body": ', json.dumps({"body": "no id"})])
-    subs, coms, stats = read_dumps(DumpConfig(paths=[str(f)]), strict=False)
+    subs, coms, stats = read(DumpConfig(paths=[str(f)]), tmp_path, strict=False)
     assert len(coms) == 1 and stats.lines["malformed"] == 2
     assert stats.malformed_examples[0].startswith(f"{f}:2: malformed record")
     assert f"{f}:3: malformed record: missing key 'id'" == stats.malformed_examples[1]
     with pytest.raises(DumpError, match=f"{f}:2: malformed"):
-        read_dumps(DumpConfig(paths=[str(f)]), strict=True)
+        read(DumpConfig(paths=[str(f)]), tmp_path, strict=True)
 
 
 def test_filters_by_subreddit_and_time_and_keeps_latest_duplicate(tmp_path):
@@ -49,7 +55,7 @@ def test_filters_by_subreddit_and_time_and_keeps_latest_duplicate(tmp_path):
     dup_new = dict(COMMENT, id="c5", body="new", retrieved_on=2)
     f = _write(tmp_path / "RC_f.ndjson", [json.dumps(r) for r in (COMMENT, other, old, dup_new, dup_old)])
     cfg = DumpConfig(paths=[str(f)], subreddits=["Depression"], start_utc=1000)
-    _, coms, stats = read_dumps(cfg, strict=False)
+    _, coms, stats = read(cfg, tmp_path)
     assert sorted(c["id"] for c in coms) == ["c1", "c5"]
     assert next(c for c in coms if c["id"] == "c5")["body"] == "new"
     assert (stats.lines["filtered_subreddit"], stats.lines["filtered_time"], stats.lines["duplicate"]) == (1, 1, 1)
@@ -58,7 +64,29 @@ def test_filters_by_subreddit_and_time_and_keeps_latest_duplicate(tmp_path):
 
 def test_missing_pattern_is_an_error_naming_it(tmp_path):
     with pytest.raises(DumpError, match="collect.dump.paths: pattern .*nothing.* matches no file"):
-        read_dumps(DumpConfig(paths=[str(tmp_path / "nothing*")]), strict=False)
+        read(DumpConfig(paths=[str(tmp_path / "nothing*")]), tmp_path)
+
+
+def test_prefilter_skips_other_subreddits_without_parsing_and_tolerates_spacing(tmp_path):
+    lines = ['{"id":"a1","link_id":"t3_p","parent_id":"t3_p","subreddit":"Depression","body":"x"}',
+             '{"id": "a2", "link_id": "t3_p", "parent_id": "t3_p", "subreddit" : "depression", "body": "y"}',
+             '{"id": "a3", "subreddit": "pics", this line is broken but never parsed',
+             '{"id": "a4", "link_id": "t3_p", "parent_id": "t3_p", "subreddit": "depressionmemes", "body": "z"}']
+    f = _write(tmp_path / "RC_p.ndjson.zst", lines, zst=True)
+    _, coms, stats = read(DumpConfig(paths=[str(f)], subreddits=["depression"]), tmp_path)
+    assert sorted(c["id"] for c in coms) == ["a1", "a2"]
+    assert stats.lines["filtered_subreddit"] == 2 and stats.lines["malformed"] == 0
+
+
+def test_prefiltered_malformed_lines_keep_their_line_numbers(tmp_path):
+    good = '{"id": "%s", "link_id": "t3_p", "parent_id": "t3_p", "subreddit": "depression", "body": "x"}'
+    lines = [good % "a", '{"subreddit": "pics"}', '{"subreddit": "depression", "id": broken', "", good % "b",
+             '{"subreddit": "depression", "body": "no id"}']
+    f = _write(tmp_path / "RC_m.ndjson", lines)
+    _, coms, stats = read(DumpConfig(paths=[str(f)], subreddits=["depression"]), tmp_path)
+    assert [c["id"] for c in coms] == ["a", "b"]
+    assert [e.split(": malformed")[0] for e in stats.malformed_examples] == [f"{f}:3", f"{f}:6"]
+    assert sum(stats.lines.values()) == len(lines)
 
 
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=10), st.sampled_from(["", "t1_", "t3_"]))

@@ -93,7 +93,7 @@ def test_agreement_statistics_on_known_cases():
 
 def test_ensemble_recovers_the_demo_truth():
     out = simulate(DemoConfig(n_threads=400), 11)
-    units, _, _ = build_units(out.submissions, out.comments, FilterConfig(), "s", True)
+    units, _, _ = build_units(out.submissions, out.comments, FilterConfig(), {"automoderator"})
     cfg = LabelConfig()
     labels = [OFFLINE_LABELERS[n](units, cfg) for n in ("op_reply", "community", "general_feedback")]
     ens = aggregate(votes_matrix(labels), AggregateConfig())

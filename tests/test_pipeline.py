@@ -8,10 +8,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, TINY, copy_pipeline, run_stage, stage_env, write_params
+from conftest import ROOT, TINY, copy_pipeline, output_text, run_stage, stage_env, write_params
 
 pytestmark = pytest.mark.slow
 
@@ -107,6 +108,7 @@ def test_unknown_params_key_stops_a_stage_with_its_name(tmp_path):
 def test_missing_praw_credentials_is_one_line(tmp_path, monkeypatch):
     monkeypatch.delenv("REDDIT_CLIENT_ID", raising=False)
     monkeypatch.delenv("REDDIT_CLIENT_SECRET", raising=False)
+    monkeypatch.setenv("REDDITESS_SALT", "test-salt")
     repo = copy_pipeline(tmp_path / "r")
     write_params(repo, {"collect": {"source": "praw"}})
     proc = run_stage(repo, "collect", check=False)
@@ -115,7 +117,8 @@ def test_missing_praw_credentials_is_one_line(tmp_path, monkeypatch):
         "error: collect.source=praw needs Reddit API credentials: set REDDIT_CLIENT_ID and REDDIT_CLIENT_SECRET"]
 
 
-def test_malformed_dump_line_is_reported_by_collect(tmp_path):
+def test_malformed_dump_line_is_reported_by_collect(tmp_path, monkeypatch):
+    monkeypatch.setenv("REDDITESS_SALT", "test-salt")
     repo = copy_pipeline(tmp_path / "r")
     (repo / "dumps").mkdir()
     (repo / "dumps/RC_x.ndjson").write_text('{"id": "c1", "link_id": "t3_p", "parent_id": "t3_p", "body": "x"}\nnot json\n')
@@ -124,7 +127,25 @@ def test_malformed_dump_line_is_reported_by_collect(tmp_path):
     assert "dumps/RC_x.ndjson:2: malformed record" in proc.stderr
     report = json.loads((repo / "data/raw/report.json").read_text())
     assert report["counts"]["lines_malformed"] == 1 and report["counts"]["comments"] == 1
-    assert report["malformed_examples"] == ["dumps/RC_x.ndjson:2: malformed record: Expecting value: line 1 column 1 (char 0)"]
+    assert report["malformed_examples"] == ["dumps/RC_x.ndjson:2: malformed record: invalid literal, expected 'null': line 1 column 1 (char 0)"]
     write_params(repo, {"collect": {"source": "dump", "strict": True, "dump": {"paths": ["dumps/RC_*.ndjson"]}}})
     proc = run_stage(repo, "collect", check=False)
     assert proc.returncode == 2 and "dumps/RC_x.ndjson:2: malformed record" in proc.stderr
+
+
+def test_takedown_removes_a_thread_from_every_output(tmp_path):
+    repo = init_repo(tmp_path / "td", {"collect": {"demo": {"n_threads": 60}}, "agreement": {"bootstrap": 20}})
+    sh(repo, "dvc", "repro", "datacard", "split")
+    units = pd.read_parquet(repo / "data/threads.parquet")
+    post = units.post_id.iloc[0]
+    comments = [c["id"] for c in map(json.loads, (repo / "data/raw/RC.ndjson").read_text().splitlines())
+                if c["link_id"] == f"t3_{post}"]
+    needles = [f'"{post}"', f"t3_{post}"] + [f'"{c}"' for c in comments] + [f"t1_{c}" for c in comments]
+    assert f'"{post}"' in output_text(repo) and len(comments) >= 2
+    (repo / "takedown.txt").write_text(f"t3_{post}  # requested by the author\n")
+    out = sh(repo, "dvc", "repro", "datacard", "split")
+    assert "Running stage 'collect'" in out
+    text = output_text(repo)
+    assert [n for n in needles if n in text] == []
+    report = json.loads((repo / "data/raw/report.json").read_text())
+    assert report["counts"]["takedown_submissions"] == 1 and report["counts"]["takedown_comments"] == len(comments)

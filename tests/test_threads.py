@@ -1,10 +1,9 @@
 import pytest
 
 from redditess.config import DemoConfig, DumpConfig, FilterConfig
-from redditess.privacy import pseudonym, salt_from_env, scrub
-from redditess.runtime import InputError
+from redditess.privacy import anonymize, pseudonym
 from redditess.sources.demo import simulate
-from redditess.sources.dump import read_dumps
+from redditess.sources.dump import RecordStore, read_dumps
 from redditess.threads import build_units, split_edit
 
 
@@ -27,14 +26,14 @@ def test_units_carry_op_replies_at_any_depth_and_general_feedback():
         _c("h", "t3_p1", "[deleted]", "[deleted]"), _c("i", "t1_zz", "x"), _c("j", "t3_nope", "x", pid="nope"),
         _c("k", "t3_p1", "seller", "Use code HEAL20 for 20% off"),
     ]
-    units, posts, att = build_units([_post()], comments, FilterConfig(), "salt", scrub_pii=True)
+    units, posts, att = build_units([_post()], comments, FilterConfig(), {"AutoModerator"})
     assert units.comment_id.tolist() == ["a"]
     row = units.iloc[0]
     assert list(row.op_replies) == ["thank you", "really, thanks"]
     assert list(row.op_reply_depths) == [1, 3] and (row.n_op_direct, row.n_op_deeper) == (1, 1)
     assert list(row.general_feedback) == ["Thanks everyone"] and row.post_edit == "thanks all"
     assert row.post_body == "I feel low."
-    assert row.comment_author == pseudonym("helper", "salt") != "helper"
+    assert row.comment_author == "helper"  # collect pseudonymised it already
     m = att.as_metrics()
     assert m["records_in"] == 12
     assert m["dropped_comment_bot"] == 1 and m["dropped_comment_deleted_or_removed"] == 1
@@ -51,14 +50,14 @@ def test_units_carry_op_replies_at_any_depth_and_general_feedback():
 ])
 def test_post_filters_drop_with_their_reason(post, reason):
     comments = [_c("a", "t3_p1", "helper"), _c("b", "t1_a", "op", "thanks")]
-    units, posts, att = build_units([post], comments, FilterConfig(subreddits=["depression"]), "s", True)
+    units, posts, att = build_units([post], comments, FilterConfig(subreddits=["depression"]), set())
     assert units.empty and att.dropped[reason] == 1 and att.dropped["comment_" + reason] == 2
 
 
 def test_posts_without_op_replies_are_dropped_and_counted():
-    units, _, att = build_units([_post()], [_c("a", "t3_p1", "helper")], FilterConfig(), "s", True)
+    units, _, att = build_units([_post()], [_c("a", "t3_p1", "helper")], FilterConfig(), set())
     assert units.empty and att.dropped["post_too_few_op_replies"] == 1
-    units, _, _ = build_units([_post()], [_c("a", "t3_p1", "helper")], FilterConfig(min_op_replies=0), "s", True)
+    units, _, _ = build_units([_post()], [_c("a", "t3_p1", "helper")], FilterConfig(min_op_replies=0), set())
     assert len(units) == 1
 
 
@@ -72,26 +71,9 @@ def test_edit_forms(text, edit):
     assert found == edit and body.startswith(("body", "editing"))
 
 
-def test_scrub_removes_contact_details():
-    text = "mail me at jo.doe@example.com or call +1 555-123-4567, see https://x.y/z and ask u/SomeUser"
-    out = scrub(text)
-    for leak in ("jo.doe@example.com", "555-123-4567", "https://x.y/z", "SomeUser"):
-        assert leak not in out
-    assert "[EMAIL]" in out and "[PHONE]" in out and "[URL]" in out and "[USER]" in out
-
-
-def test_real_data_needs_a_salt_from_the_environment(monkeypatch):
-    monkeypatch.delenv("REDDITESS_SALT", raising=False)
-    with pytest.raises(InputError, match="REDDITESS_SALT is not set"):
-        salt_from_env("REDDITESS_SALT", "dump")
-    assert salt_from_env("REDDITESS_SALT", "demo")
-    monkeypatch.setenv("REDDITESS_SALT", "k")
-    assert salt_from_env("REDDITESS_SALT", "dump") == "k"
-
-
 def test_demo_attrition_adds_up_and_keeps_most_threads():
     out = simulate(DemoConfig(n_threads=120), 3)
-    units, posts, att = build_units(out.submissions, out.comments, FilterConfig(), "s", True)
+    units, posts, att = build_units(out.submissions, out.comments, FilterConfig(), {"automoderator"})
     att.check()
     assert att.records_in == len(out.submissions) + len(out.comments)
     assert 0.5 < len(posts) / len(out.submissions) < 1
@@ -99,13 +81,17 @@ def test_demo_attrition_adds_up_and_keeps_most_threads():
     assert not units.duplicated(["post_id", "comment_id"]).any()
 
 
-def test_shared_real_data_runs_through_collect_and_threads(shared_data):
+def test_shared_real_data_runs_through_collect_and_threads(shared_data, tmp_path):
     cfg = DumpConfig(paths=[str(shared_data / "red-mhs" / "*.ndjson"), str(shared_data / "reddit-api-samples" / "*.ndjson")])
-    subs, coms, stats = read_dumps(cfg, strict=False)
+    store = RecordStore(tmp_path / "store.sqlite")
+    stats = read_dumps(cfg, False, store)
     lines = sum(1 for p in shared_data.glob("*/*.ndjson") for _ in open(p))
     assert sum(stats.lines.values()) == lines  # every line accounted for
+    raw_authors = {r["author"] for kind in ("submission", "comment") for r in store.records(kind)}
+    subs = [anonymize(r, "test-salt", True) for r in store.records("submission")]
+    coms = [anonymize(r, "test-salt", True) for r in store.records("comment")]
     filters = FilterConfig(require_edited_post=False)
-    units, posts, att = build_units(subs, coms, filters, "test-salt", True)
+    units, posts, att = build_units(subs, coms, filters, {pseudonym(b, "test-salt") for b in filters.bot_authors})
     att.check()
     assert att.records_in == len(subs) + len(coms)
     red = units[units.subreddit == "MentalHealthSupport"]
@@ -113,5 +99,5 @@ def test_shared_real_data_runs_through_collect_and_threads(shared_data):
     assert (red.n_op_direct + red.n_op_deeper > 0).all()
     assert (red.n_op_direct > 0).mean() > 0.95  # a few OPs answer only a commenter's follow-up
     assert att.dropped["comment_orphan_no_post"] > 0  # the API samples are fragmented
-    assert not set(units.comment_author) & {c["author"] for c in coms}  # re-pseudonymised with our salt
+    assert not set(units.comment_author) & (raw_authors - {"[deleted]"})  # re-pseudonymised with our salt
     assert units.comment_id.is_unique

@@ -23,7 +23,8 @@ def fleiss(votes: np.ndarray) -> float:
     if len(full) < 2:
         return float("nan")
     table, _ = aggregate_raters(full.astype(int), n_cat=2)
-    return float(fleiss_kappa(table, method="fleiss"))
+    with np.errstate(invalid="ignore", divide="ignore"):  # one category only: kappa undefined (NaN)
+        return float(fleiss_kappa(table, method="fleiss"))
 
 
 def kalpha(votes: np.ndarray) -> float:

@@ -68,6 +68,15 @@ class PrawConfig:
     """Environment variable holding the Reddit app's client id."""
     client_secret_env: str = "REDDIT_CLIENT_SECRET"
     """Environment variable holding the Reddit app's client secret."""
+    max_retries: int = 6
+    """Retries of one request on 429, 5xx or a connection error (exponential back-off, full jitter)."""
+    backoff_seconds: float = 2.0
+    """Base of the back-off: retry k waits a uniform random time in [0, backoff_seconds * 2**k]."""
+    state_dir: str = ".cache/praw"
+    """Where the per-post progress journal lives, so a killed collection resumes (not a DVC output)."""
+    ids_file: str | None = None
+    """Rehydrate instead of walking listings: a file of published fullnames (t3_/t1_), optionally
+    followed by a tab and the SHA-256 of the published body to tell 'edited since' from 'unchanged'."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,12 @@ class CollectConfig:
     """Where raw records come from: the seeded simulator, dump files, or the live API."""
     strict: bool = False
     """Stop at the first malformed dump line instead of counting it under ``malformed``."""
+    salt_env: str = "REDDITESS_SALT"
+    """Environment variable with the secret salt for author pseudonyms (never written anywhere).
+    Required for real data; the demo source falls back to a public salt (its authors are simulated)."""
+    scrub_pii: bool = True
+    """Replace e-mail addresses, phone numbers, URLs, handles and u/ mentions in titles and bodies by
+    ``{{KIND}}`` placeholders before any record is written."""
     demo: DemoConfig = field(default_factory=DemoConfig)
     """Settings of the demo simulator."""
     dump: DumpConfig = field(default_factory=DumpConfig)
@@ -111,11 +126,6 @@ class FilterConfig:
 
 @dataclass(frozen=True)
 class ThreadsConfig:
-    salt_env: str = "REDDITESS_SALT"
-    """Environment variable with the secret salt for author pseudonyms. Required for real data;
-    the demo source falls back to a public salt (its authors are simulated)."""
-    scrub_pii: bool = True
-    """Replace e-mail addresses, phone numbers, URLs and u/ mentions in bodies by placeholders."""
     filters: FilterConfig = field(default_factory=FilterConfig)
     """The RedditESS thread filters."""
 

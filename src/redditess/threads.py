@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from redditess.config import FilterConfig
-from redditess.privacy import DELETED, pseudonym, scrub
+from redditess.privacy import DELETED
 
 EDIT_LINE = re.compile(
     r"^[\s>*_#]*(?:edit|update|upd|eta)\b\s*\d*\s*(?:\([^)]*\))?\s*[:.\-]\s*[*_]*\s*(?P<text>.*)$",
@@ -93,11 +93,14 @@ def _score(rec: dict) -> int | None:
 
 
 def build_units(
-    submissions: list[dict], comments: list[dict], filters: FilterConfig, salt: str, scrub_pii: bool
+    submissions: list[dict], comments: list[dict], filters: FilterConfig, bot_authors: set[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame, Attrition]:
-    """Apply the RedditESS filters; return (units, posts, attrition)."""
-    clean = scrub if scrub_pii else (lambda s: s)
-    bots = {b.lower() for b in filters.bot_authors}
+    """Apply the RedditESS filters; return (units, posts, attrition).
+
+    Records arrive pseudonymised and scrubbed (collect does that), so ``bot_authors`` holds the
+    pseudonyms of ``filters.bot_authors`` under the same salt.
+    """
+    bots = {b.lower() for b in bot_authors}
     subs = {s.lower() for s in filters.subreddits}
     att = Attrition(records_in=len(submissions) + len(comments))
 
@@ -145,7 +148,7 @@ def build_units(
             subtree = _subtree(top, children)
             reached.update(r["id"] for r, _ in subtree)
             if _is_op(top, op):
-                general.append(clean(body))
+                general.append(body)
                 local_used["comment_op_general_feedback"] += 1
                 local_drop["comment_under_op_comment"] += len(subtree)
                 continue
@@ -176,11 +179,11 @@ def build_units(
         att.kept["post"] += 1
 
         body, edit = split_edit(selftext)
-        author = pseudonym(op, salt)
+        author = op if op and op not in DELETED else "[deleted]"
         post_rows.append(
             dict(
                 post_id=post_id, subreddit=str(post.get("subreddit", "")), created_utc=post.get("created_utc"),
-                post_author=author, post_title=clean(title), post_body=clean(body), post_edit=clean(edit),
+                post_author=author, post_title=title, post_body=body, post_edit=edit,
                 general_feedback=general, post_score=_score(post), n_units=len(units),
             )
         )
@@ -190,11 +193,11 @@ def build_units(
             unit_rows.append(
                 dict(
                     post_id=post_id, comment_id=top["id"], subreddit=str(post.get("subreddit", "")),
-                    post_author=author, post_title=clean(title), post_body=clean(body), post_edit=clean(edit),
-                    general_feedback=general, comment_author=pseudonym(top.get("author"), salt),
-                    comment_body=clean(top.get("body") or ""), comment_score=_score(top),
+                    post_author=author, post_title=title, post_body=body, post_edit=edit,
+                    general_feedback=general, comment_author=top.get("author") or "[deleted]",
+                    comment_body=top.get("body") or "", comment_score=_score(top),
                     comment_created_utc=top.get("created_utc"),
-                    op_replies=[clean(r.get("body") or "") for r, _ in replies],
+                    op_replies=[r.get("body") or "" for r, _ in replies],
                     op_reply_depths=[d for _, d in replies],
                     n_op_direct=sum(1 for _, d in replies if d == 1),
                     n_op_deeper=sum(1 for _, d in replies if d > 1),

@@ -1,14 +1,30 @@
 """Live collection through the Reddit API with praw (read-only, client-credentials flow).
 
-Credentials come from the environment variables named in params (never from params themselves).
-Records are converted to the same Pushshift shape the dump source produces, so every later stage
-is source-agnostic.
+Two modes, both converting praw objects to the Pushshift shape the dump source produces:
+
+* **listing**: walk each subreddit's ``new``/``hot``/``top`` listing and every post's comment tree
+  (``replace_more`` bounded). Progress is journaled post by post under ``collect.praw.state_dir``,
+  so a killed run resumes where it stopped without fetching a finished post again.
+* **rehydrate** (``collect.praw.ids_file``): fetch the current version of published thread and
+  comment ids and report what became of each (deleted, removed, edited since, unchanged, missing).
+
+Rate limits: praw paces requests from Reddit's rate-limit headers; on top of that every request
+is retried with exponential back-off and full jitter on 429, 5xx and connection errors.
+Credentials come from the environment variables named in params, never from params themselves.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
 
 from tqdm import tqdm
 
@@ -16,6 +32,8 @@ from redditess.config import PrawConfig
 from redditess.runtime import InputError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+DELETED_BODIES = {"[deleted]", "[removed]"}
 
 
 class CredentialsError(InputError):
@@ -53,9 +71,7 @@ def make_reddit(cfg: PrawConfig, **endpoint):
     """Build a read-only praw client; ``endpoint`` may override ``oauth_url``/``reddit_url``."""
     missing = [v for v in (cfg.client_id_env, cfg.client_secret_env) if not os.environ.get(v)]
     if missing:
-        raise CredentialsError(
-            f"collect.source=praw needs Reddit API credentials: set {' and '.join(missing)}"
-        )
+        raise CredentialsError(f"collect.source=praw needs Reddit API credentials: set {' and '.join(missing)}")
     import praw  # imported here: the offline profile never pays for it
 
     return praw.Reddit(
@@ -67,21 +83,136 @@ def make_reddit(cfg: PrawConfig, **endpoint):
     )
 
 
-def collect_live(cfg: PrawConfig, reddit=None) -> tuple[list[dict], list[dict]]:
-    """Walk each subreddit's listing and every post's full comment tree."""
+def with_backoff(call: Callable[[], T], cfg: PrawConfig, what: str, rng: random.Random) -> T:
+    """Run ``call``; on 429, 5xx or a connection error wait ``U(0, base * 2**attempt)`` and retry."""
+    import prawcore
+
+    for attempt in range(cfg.max_retries + 1):
+        try:
+            return call()
+        except (prawcore.exceptions.TooManyRequests, prawcore.exceptions.ServerError,
+                prawcore.exceptions.RequestException) as exc:
+            if attempt == cfg.max_retries:
+                raise
+            delay = rng.uniform(0, cfg.backoff_seconds * 2**attempt)
+            log.warning("%s: %s; retry %d/%d in %.2fs", what, type(exc).__name__, attempt + 1, cfg.max_retries, delay)
+            time.sleep(delay)
+        except prawcore.exceptions.ResponseException as exc:
+            status = getattr(exc.response, "status_code", 0)
+            if status < 500 and status != 429 or attempt == cfg.max_retries:
+                raise
+            delay = rng.uniform(0, cfg.backoff_seconds * 2**attempt)
+            log.warning("%s: HTTP %s; retry %d/%d in %.2fs", what, status, attempt + 1, cfg.max_retries, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def journal_path(cfg: PrawConfig) -> Path:
+    """Where this configuration's progress is journaled (one file per listing configuration)."""
+    key = json.dumps([sorted(cfg.subreddits), cfg.listing, cfg.time_filter, cfg.limit, cfg.replace_more_limit])
+    return Path(cfg.state_dir) / f"listing-{hashlib.sha256(key.encode()).hexdigest()[:16]}.jsonl"
+
+
+def _read_journal(path: Path) -> dict[str, dict]:
+    done: dict[str, dict] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:  # the line a kill cut short: that post is fetched again
+                continue
+            done[entry["post"]["id"]] = entry
+    return done
+
+
+def collect_live(cfg: PrawConfig, seed: int, reddit=None) -> tuple[list[dict], list[dict]]:
+    """Walk each subreddit's listing and every post's comment tree, resuming from the journal."""
     reddit = reddit or make_reddit(cfg)
-    submissions: dict[str, dict] = {}
-    comments: dict[str, dict] = {}
-    for name in cfg.subreddits:
-        subreddit = reddit.subreddit(name)
-        if cfg.listing == "top":
-            listing = subreddit.top(time_filter=cfg.time_filter, limit=cfg.limit)
-        else:
-            listing = getattr(subreddit, cfg.listing)(limit=cfg.limit)
-        for s in tqdm(listing, total=cfg.limit, desc=f"r/{name}", unit="post"):
-            submissions[s.id] = submission_record(s)
-            s.comments.replace_more(limit=cfg.replace_more_limit)
-            for c in s.comments.list():
-                comments[c.id] = comment_record(c)
+    rng = random.Random(seed)
+    journal = journal_path(cfg)
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    done = _read_journal(journal)
+    if done:
+        log.info("praw: resuming, %d posts already collected (%s)", len(done), journal)
+    with open(journal, "a", encoding="utf-8") as out:
+        for name in cfg.subreddits:
+
+            def fetch_listing(name=name):
+                subreddit = reddit.subreddit(name)
+                if cfg.listing == "top":
+                    return list(subreddit.top(time_filter=cfg.time_filter, limit=cfg.limit))
+                return list(getattr(subreddit, cfg.listing)(limit=cfg.limit))
+
+            posts = with_backoff(fetch_listing, cfg, f"r/{name} {cfg.listing}", rng)
+            for s in tqdm(posts, desc=f"r/{name}", unit="post"):
+                if s.id in done:
+                    continue
+
+                def fetch(s=s):
+                    s.comments.replace_more(limit=cfg.replace_more_limit)
+                    return [comment_record(c) for c in s.comments.list()]
+
+                comments = with_backoff(fetch, cfg, f"post {s.id}", rng)
+                entry = {"post": submission_record(s), "comments": comments}
+                out.write(json.dumps(entry, sort_keys=True) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+                done[s.id] = entry
+    submissions = {e["post"]["id"]: e["post"] for e in done.values()}
+    comments = {c["id"]: c for e in done.values() for c in e["comments"]}
     log.info("praw: %d submissions, %d comments", len(submissions), len(comments))
     return list(submissions.values()), list(comments.values())
+
+
+def read_ids_file(path: Path) -> list[tuple[str, str | None]]:
+    """``fullname[<TAB>sha256 of the published body]`` per line -> [(fullname, hash or None)]."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError(f"collect.praw.ids_file: {path} not found") from None
+    out = []
+    for lineno, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        fullname, _, digest = line.partition("\t")
+        if not fullname.startswith(("t1_", "t3_")):
+            raise InputError(f"{path}:{lineno}: expected a fullname (t3_<post id> or t1_<comment id>), got {fullname!r}")
+        out.append((fullname, digest.strip() or None))
+    return out
+
+
+def body_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def rehydrate(cfg: PrawConfig, seed: int, reddit=None) -> tuple[list[dict], list[dict], Counter]:
+    """Fetch the current version of every published id; never fail on a missing item."""
+    reddit = reddit or make_reddit(cfg)
+    rng = random.Random(seed)
+    wanted = read_ids_file(Path(cfg.ids_file))
+    found: dict[str, object] = {}
+    for start in tqdm(range(0, len(wanted), 100), desc="rehydrate", unit="batch"):
+        batch = [f for f, _ in wanted[start:start + 100]]
+        items = with_backoff(lambda batch=batch: list(reddit.info(fullnames=batch)), cfg, "info", rng)
+        found.update({item.fullname: item for item in items})
+    status: Counter = Counter()
+    submissions, comments = [], []
+    for fullname, digest in wanted:
+        item = found.get(fullname)
+        if item is None:
+            status["missing"] += 1
+            continue
+        is_post = fullname.startswith("t3_")
+        rec = submission_record(item) if is_post else comment_record(item)
+        body = rec["selftext"] if is_post else rec["body"]
+        if body == "[removed]":
+            status["removed"] += 1
+        elif body == "[deleted]" or rec["author"] == "[deleted]":
+            status["deleted"] += 1
+        elif (digest is not None and body_hash(body) != digest) or (digest is None and rec["edited"]):
+            status["edited_since"] += 1
+        else:
+            status["unchanged"] += 1
+        (submissions if is_post else comments).append(rec)
+    return submissions, comments, status

@@ -1,0 +1,59 @@
+"""The takedown list: ids (posts or comments) that must vanish from every output.
+
+``takedown.txt`` (tracked in git, a dependency of the collect stage) holds one id per line, bare or
+with its ``t3_``/``t1_`` prefix; ``#`` starts a comment. A post id removes the post and every
+comment under it; a comment id removes the comment and its replies. Collect applies the list before
+writing anything, so every downstream stage rebuilds without them. The DVC cache and remote still
+hold earlier versions: purge them with ``dvc gc --workspace --cloud`` after a takedown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from redditess.runtime import InputError
+from redditess.sources.dump import strip_prefix
+
+
+def load_takedown(path: str | Path) -> set[str]:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: takedown list not found (an empty file means nothing to remove)")
+    ids = set()
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        token = line.split("#", 1)[0].strip()
+        if not token:
+            continue
+        if not token.replace("_", "").isalnum():
+            raise InputError(f"{path}:{lineno}: not a Reddit id: {token!r}")
+        ids.add(strip_prefix(token))
+    return ids
+
+
+def removed_comments(comments: Iterable[dict], takedown: set[str]) -> set[str]:
+    """Ids of comments that are taken down, under a taken-down post, or under a taken-down comment."""
+    if not takedown:
+        return set()
+    parent: dict[str, str] = {}
+    for c in comments:
+        parent[c["id"]] = strip_prefix(str(c["parent_id"])) if str(c["parent_id"]).startswith("t1_") else ""
+        if strip_prefix(str(c["link_id"])) in takedown:
+            parent[c["id"]] = "\0post"  # marks a comment of a removed post
+    removed: set[str] = set()
+    verdict: dict[str, bool] = {}
+    for cid in parent:
+        chain, node, hit = [], cid, False
+        while node and node not in verdict:
+            chain.append(node)
+            if node in takedown or parent.get(node) == "\0post":
+                hit = True
+                break
+            node = parent.get(node, "")
+        else:
+            hit = verdict.get(node, False) if node else False
+        for n in chain:
+            verdict[n] = hit
+        if hit:
+            removed.add(cid)
+    return removed
