@@ -1,26 +1,31 @@
-"""Stage aggregate: the ensemble label of every comment and the golden subset.
+"""Stage aggregate: the ensemble label of every comment, each labeler's reliability, the golden subset.
 
     dvc repro aggregate        # or: python stages/aggregate.py
 
-Writes ``data/labels/ensemble.parquet`` (post_id, comment_id, label, golden, each labeler's vote)
-and ``metrics/aggregate.json``.
+Reads every labeler's votes under ``data/votes/`` (the offline labelers and any LLM judges); writes
+``data/labels/ensemble.parquet`` (post_id, comment_id, label, golden, each labeler's vote, the
+Dawid-Skene posterior) and ``metrics/aggregate.json`` (coverage, rates, per-labeler sensitivity and
+specificity estimated by Dawid-Skene).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from redditess.aggregate import aggregate, summary, votes_matrix
 from redditess.config import load_params
 from redditess.io import read_table, write_metrics, write_table
-from redditess.runtime import stage
+from redditess.runtime import derive_seed, stage
 
 
 @stage
 def main() -> None:
-    cfg = load_params().aggregate
-    labels = [read_table(f"data/labels/{name}.parquet", ["comment_id", "label"]) for name in cfg.precedence]
-    ens = aggregate(votes_matrix(labels), cfg)
+    params = load_params()
+    files = sorted(Path("data/votes").glob("*.parquet"))
+    labels = [read_table(f, ["post_id", "comment_id", "labeler", "label"]) for f in files]
+    ens, reliability = aggregate(votes_matrix(labels), params.aggregate, derive_seed(params.seed, "aggregate"))
     write_table("data/labels/ensemble.parquet", ens, ["post_id", "comment_id"])
-    write_metrics("metrics/aggregate.json", summary(ens))
+    write_metrics("metrics/aggregate.json", summary(ens, reliability))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     dvc repro label@op_reply        # or: python stages/label.py op_reply
 
 The labeler name is the DVC ``foreach`` item; its settings are ``label.<labeler>`` in params.yaml.
-Writes ``data/labels/<labeler>.parquet`` (post_id, comment_id, labeler, label, score).
+Writes ``data/votes/<labeler>.parquet`` (post_id, comment_id, labeler, label, score).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def main() -> None:
     params = load_params()
     units = read_table("data/threads.parquet", ["post_id", "comment_id"])
     labels = OFFLINE_LABELERS[name](units, params.label)
-    write_table(f"data/labels/{name}.parquet", labels, ["post_id", "comment_id"])
+    write_table(f"data/votes/{name}.parquet", labels, ["post_id", "comment_id"])
 
 
 if __name__ == "__main__":

@@ -62,17 +62,20 @@ def _votes(rows, names=("op_reply", "community", "general_feedback")):
 
 def test_paper_rule_majority_and_golden():
     wide = _votes([(1, 0, 0), (None, 0, 1), (None, None, None), (1, 1, None), (0, 1, None)])
-    paper = aggregate(wide, AggregateConfig(method="paper"))
+    paper, _ = aggregate(wide, AggregateConfig(method="paper"))
     assert paper.label.tolist() == [1, 0, pd.NA, 1, 0]
-    major = aggregate(wide, AggregateConfig(method="majority"))
+    major, _ = aggregate(wide, AggregateConfig(method="majority"))
     assert major.label.tolist() == [0, pd.NA, pd.NA, 1, pd.NA]
     assert paper.golden.tolist() == [False, False, False, True, False]
     assert summary(paper)["labeled"] == 4
 
 
-def test_unknown_labeler_in_precedence_is_an_error():
+def test_unknown_labeler_in_precedence_is_an_error_and_unlisted_ones_come_last():
     with pytest.raises(ValueError, match="no labels"):
         aggregate(_votes([(1, 1, 1)]), AggregateConfig(precedence=["op_reply", "llm_x"]))
+    wide = _votes([(None, 0, 1, 1), (None, None, None, 0)], names=("op_reply", "community", "general_feedback", "llm_a"))
+    ens, _ = aggregate(wide, AggregateConfig(method="paper"))
+    assert ens.label.tolist() == [0, 0] and "vote_llm_a" in ens.columns
 
 
 def test_agreement_statistics_on_known_cases():
@@ -96,7 +99,7 @@ def test_ensemble_recovers_the_demo_truth():
     units, _, _ = build_units(out.submissions, out.comments, FilterConfig(), {"automoderator"})
     cfg = LabelConfig()
     labels = [OFFLINE_LABELERS[n](units, cfg) for n in ("op_reply", "community", "general_feedback")]
-    ens = aggregate(votes_matrix(labels), AggregateConfig())
+    ens, reliability = aggregate(votes_matrix(labels), AggregateConfig())
     truth = pd.DataFrame(out.truth)[["comment_id", "effective"]]
     merged = ens.merge(truth, on="comment_id")
     voted = merged[merged.label.notna()]
@@ -104,4 +107,11 @@ def test_ensemble_recovers_the_demo_truth():
     golden = voted[voted.golden]
     assert accuracy > 0.8, accuracy
     assert (golden.label.astype(int) == golden.effective.astype(int)).mean() > accuracy
-    assert json.dumps(summary(ens))  # plain numbers
+    assert json.dumps(summary(ens, reliability))  # plain numbers
+    # Dawid-Skene sees what the study found: the post-level labeler is poor at 'ineffective'.
+    assert reliability["general_feedback"]["specificity"] < reliability["op_reply"]["specificity"]
+    for method in ("majority", "weighted", "dawid_skene"):
+        other, _ = aggregate(votes_matrix(labels), AggregateConfig(method=method))
+        voted = other.merge(truth, on="comment_id")
+        voted = voted[voted.label.notna()]
+        assert (voted.label.astype(int) == voted.effective.astype(int)).mean() > 0.75, method

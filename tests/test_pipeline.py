@@ -149,3 +149,34 @@ def test_takedown_removes_a_thread_from_every_output(tmp_path):
     assert [n for n in needles if n in text] == []
     report = json.loads((repo / "data/raw/report.json").read_text())
     assert report["counts"]["takedown_submissions"] == 1 and report["counts"]["takedown_comments"] == len(comments)
+
+
+def test_two_llm_judges_label_everything_once_then_only_what_the_ledger_lacks(tmp_path, monkeypatch):
+    from fake_openai import FakeOpenAI
+
+    monkeypatch.setenv("FAKE_JUDGE_KEY", "sk-test")
+    with FakeOpenAI(seed=3) as server:
+        judge = {"model": "fake-judge", "base_url": server.url, "api_key_env": "FAKE_JUDGE_KEY", "timeout_seconds": 5.0,
+                 "backoff_seconds": 0.01, "concurrency": 4}
+        repo = init_repo(tmp_path / "judges", {"collect": {"demo": {"n_threads": 40}}, "agreement": {"bootstrap": 20},
+                                               "label": {"judges": [{"name": "alpha", **judge}, {"name": "beta", **judge}]}})
+        out = sh(repo, "dvc", "repro", "agreement")
+        assert "Running stage 'judge@0'" in out and "Running stage 'judge@1'" in out
+        first = server.requests
+        ledgers = {n: (repo / f"ledgers/{n}.jsonl").read_text().splitlines() for n in ("alpha", "beta")}
+        assert first == len(ledgers["alpha"]) + len(ledgers["beta"]) > 0
+        ens = pd.read_parquet(repo / "data/labels/ensemble.parquet")
+        assert ens.vote_llm_alpha.notna().all() and ens.vote_llm_beta.notna().all()
+        assert "llm_alpha" in (repo / "reports/agreement.md").read_text()
+
+        assert "Running stage" not in sh(repo, "dvc", "repro", "agreement")
+        assert server.requests == first  # zero requests
+
+        (repo / "ledgers/alpha.jsonl").write_text("\n".join(ledgers["alpha"][1:]) + "\n")
+        out = sh(repo, "dvc", "repro", "agreement")
+        assert "Running stage 'judge@0'" in out and "Running stage 'judge@1'" not in out
+        assert server.requests == first + 1  # exactly the forgotten request
+        def answers(lines):
+            return [(e["key"], e["answer"]) for e in map(json.loads, lines)]
+
+        assert answers((repo / "ledgers/alpha.jsonl").read_text().splitlines()) == answers(ledgers["alpha"])

@@ -1,4 +1,10 @@
-"""Ensemble of the labelers' votes into one label per comment, and the golden subset."""
+"""Ensemble of the labelers' votes into one label per comment, each labeler's reliability, and the
+golden subset.
+
+Methods: ``paper`` (the first non-abstaining labeler in the precedence order decides),
+``majority`` (ties abstain), ``weighted`` (votes weighted by the log-odds of each labeler's
+Dawid-Skene accuracy), ``dawid_skene`` (crowd-kit's EM estimate of the true label).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +18,9 @@ def votes_matrix(labels: list[pd.DataFrame]) -> pd.DataFrame:
     """One row per comment (post_id, comment_id), one nullable column per labeler."""
     wide = None
     for frame in labels:
-        name = str(frame["labeler"].iloc[0]) if len(frame) else None
-        if name is None:
+        if not len(frame):
             continue
+        name = str(frame["labeler"].iloc[0])
         part = frame[["post_id", "comment_id", "label"]].rename(columns={"label": name})
         wide = part if wide is None else wide.merge(part, on=["post_id", "comment_id"], how="outer")
     if wide is None:
@@ -22,34 +28,79 @@ def votes_matrix(labels: list[pd.DataFrame]) -> pd.DataFrame:
     return wide.sort_values(["post_id", "comment_id"]).reset_index(drop=True)
 
 
-def aggregate(wide: pd.DataFrame, cfg: AggregateConfig) -> pd.DataFrame:
-    missing = [n for n in cfg.precedence if n not in wide.columns]
+def labeler_order(wide: pd.DataFrame, precedence: list[str]) -> list[str]:
+    """The precedence list, then any other labeler (e.g. a judge not listed) by name."""
+    present = [c for c in wide.columns if c not in ("post_id", "comment_id")]
+    missing = [n for n in precedence if n not in present]
     if missing:
-        raise ValueError(f"aggregate.precedence names labelers with no labels: {missing}")
-    votes = wide[cfg.precedence].astype("float64").to_numpy()  # NaN = abstain
+        raise ValueError(f"aggregate.precedence names labelers with no labels: {missing} (have {sorted(present)})")
+    return list(precedence) + sorted(set(present) - set(precedence))
+
+
+def dawid_skene(votes: np.ndarray, names: list[str], seed: int) -> tuple[np.ndarray, dict[str, dict[str, float]]]:
+    """(P(effective) per comment, per-labeler sensitivity/specificity) by crowd-kit's Dawid-Skene.
+    Comments nobody voted on get NaN."""
+    from crowdkit.aggregation import DawidSkene
+
+    rows = [(i, names[j], int(votes[i, j])) for i in range(votes.shape[0]) for j in range(votes.shape[1])
+            if not np.isnan(votes[i, j])]
+    posterior = np.full(votes.shape[0], np.nan)
+    reliability = {n: {"sensitivity": float("nan"), "specificity": float("nan")} for n in names}
+    if not rows or len({r[2] for r in rows}) < 2:
+        return posterior, reliability
+    np.random.seed(seed % 2**32)
+    ds = DawidSkene(n_iter=100).fit(pd.DataFrame(rows, columns=["task", "worker", "label"]))
+    probas = ds.probas_
+    if 1 in probas.columns:
+        posterior[probas.index.to_numpy(int)] = probas[1].to_numpy(float)
+    errors = ds.errors_  # index (worker, observed label), columns true label: P(observed | true)
+    for n in names:
+        if n in errors.index.get_level_values(0):
+            e = errors.loc[n]
+            reliability[n] = {"sensitivity": float(e.loc[1, 1]) if 1 in e.index and 1 in e.columns else float("nan"),
+                              "specificity": float(e.loc[0, 0]) if 0 in e.index and 0 in e.columns else float("nan")}
+    return posterior, reliability
+
+
+def aggregate(wide: pd.DataFrame, cfg: AggregateConfig, seed: int = 0) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
+    """Return (ensemble table, reliability per labeler)."""
+    names = labeler_order(wide, cfg.precedence)
+    votes = wide[names].astype("float64").to_numpy()  # NaN = abstain
     voted = ~np.isnan(votes)
     n_votes = voted.sum(axis=1)
     n_eff = np.nansum(votes, axis=1)
     n_ineff = n_votes - n_eff
+    posterior, reliability = dawid_skene(votes, names, seed)
     if cfg.method == "paper":
         first = np.where(voted.any(axis=1), voted.argmax(axis=1), -1)
         label = np.array([votes[i, j] if j >= 0 else np.nan for i, j in enumerate(first)])
-    else:
+    elif cfg.method == "majority":
         label = np.where(n_eff > n_ineff, 1.0, np.where(n_ineff > n_eff, 0.0, np.nan))
-    golden = (n_votes >= cfg.golden_min_votes) & ((n_eff == n_votes) | (n_ineff == n_votes))
+    elif cfg.method == "weighted":
+        acc = np.array([np.nanmean([reliability[n]["sensitivity"], reliability[n]["specificity"]]) for n in names])
+        weight = np.log(np.clip(acc, 1e-3, 1 - 1e-3) / (1 - np.clip(acc, 1e-3, 1 - 1e-3)))
+        weight = np.where(np.isnan(weight), 0.0, weight)
+        margin = np.nansum(np.where(voted, (2 * np.nan_to_num(votes) - 1) * weight, 0.0), axis=1)
+        label = np.where(n_votes == 0, np.nan, np.where(margin > 0, 1.0, np.where(margin < 0, 0.0, np.nan)))
+    else:  # dawid_skene
+        label = np.where(np.isnan(posterior), np.nan, (posterior >= 0.5).astype(float))
+    unanimous = (n_eff == n_votes) | (n_ineff == n_votes)
+    confident = np.abs(np.nan_to_num(posterior, nan=0.5) - 0.5) * 2 >= cfg.golden_min_confidence
+    golden = (n_votes >= cfg.golden_min_votes) & unanimous & confident & ~np.isnan(label)
     out = wide[["post_id", "comment_id"]].copy()
-    for name in cfg.precedence:
+    for name in names:
         out[f"vote_{name}"] = wide[name].astype("Int8")
     out["n_votes"] = n_votes.astype("int64")
     out["n_effective"] = n_eff.astype("int64")
+    out["ds_posterior"] = posterior
     out["label"] = pd.array([None if np.isnan(v) else int(v) for v in label], dtype="Int8")
     out["golden"] = golden
-    return out
+    return out, reliability
 
 
-def summary(ens: pd.DataFrame) -> dict[str, float]:
+def summary(ens: pd.DataFrame, reliability: dict[str, dict[str, float]] | None = None) -> dict[str, float]:
     labeled = ens["label"].notna()
-    return {
+    out = {
         "comments": int(len(ens)),
         "labeled": int(labeled.sum()),
         "coverage": float(labeled.mean()) if len(ens) else 0.0,
@@ -58,3 +109,7 @@ def summary(ens: pd.DataFrame) -> dict[str, float]:
         "golden_effective": int((ens["golden"] & (ens["label"] == 1)).sum()),
         "golden_ineffective": int((ens["golden"] & (ens["label"] == 0)).sum()),
     }
+    for name, rel in sorted((reliability or {}).items()):
+        out[f"sensitivity_{name}"] = rel["sensitivity"]
+        out[f"specificity_{name}"] = rel["specificity"]
+    return out

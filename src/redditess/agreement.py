@@ -106,3 +106,58 @@ def markdown(metrics: dict, rows: list[dict], names: list[str]) -> str:
     for n in names:
         lines.append(f"| {n} | {f(metrics['coverage_' + n])} | {f(metrics['effective_rate_' + n])} |")
     return "\n".join(lines) + "\n"
+
+
+def versus_reference(pred: np.ndarray, ref: np.ndarray) -> dict[str, float]:
+    """Agreement of one labeler with a reference (the human majority): n, accuracy, kappa, and
+    per-class agreement (positive on 'effective', negative on 'ineffective')."""
+    both = ~np.isnan(pred) & ~np.isnan(ref)
+    pos, neg = class_agreement(pred, ref)
+    return {"n": int(both.sum()), "accuracy": float((pred[both] == ref[both]).mean()) if both.any() else float("nan"),
+            "kappa": cohen(pred, ref), "positive_agreement": pos, "negative_agreement": neg}
+
+
+def human_agreement(human: np.ndarray, n_boot: int, seed: int) -> tuple[dict[str, float], np.ndarray]:
+    """Human-human agreement (comments x annotators, NaN = not rated) and the human majority label."""
+    rng = np.random.default_rng(seed)
+    metrics = {"human_annotators": human.shape[1], "human_comments": human.shape[0]}
+    for key, stat in (("human_fleiss_kappa", fleiss), ("human_krippendorff_alpha", kalpha)):
+        metrics[key] = stat(human)
+        metrics[f"{key}_ci_low"], metrics[f"{key}_ci_high"] = _ci(stat, human, rng, n_boot)
+    ones, rated = np.nansum(human, axis=1), (~np.isnan(human)).sum(axis=1)
+    majority = np.where(2 * ones > rated, 1.0, np.where(2 * ones < rated, 0.0, np.nan))
+    return metrics, majority
+
+
+def confusion_figure(votes: np.ndarray, names: list[str], path) -> None:
+    """A grid of 2x2 confusion matrices, one per labeler pair, saved as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from redditess.io import atomic_path
+
+    pairs = list(itertools.combinations(range(len(names)), 2))
+    cols = min(3, max(1, len(pairs)))
+    rows = max(1, -(-len(pairs) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.1 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (i, j) in zip(axes.flat, pairs, strict=False):
+        both = ~np.isnan(votes[:, i]) & ~np.isnan(votes[:, j])
+        a, b = votes[both, i], votes[both, j]
+        m = np.array([[np.sum((a == x) & (b == y)) for y in (1, 0)] for x in (1, 0)])
+        ax.axis("on")
+        ax.imshow(m, cmap="Blues")
+        for (x, y), v in np.ndenumerate(m):
+            ax.text(y, x, str(v), ha="center", va="center", color="black")
+        ax.set_xticks([0, 1], ["eff", "ineff"])
+        ax.set_yticks([0, 1], ["eff", "ineff"])
+        ax.set_xlabel(names[j])
+        ax.set_ylabel(names[i])
+    fig.suptitle("Labeler confusion (comments both voted on)")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90, metadata={"Software": None})
+    plt.close(fig)

@@ -3,6 +3,8 @@
     redditess claims              # check artifact/claims.yaml against metrics/ (exit 1 if any fails)
     redditess profile paper       # merge profiles/paper.yaml over params.yaml (validated)
     redditess preflight           # what this machine offers the pipeline (Docker entry point)
+    redditess annotate export     # stratified sample sheet + offline HTML form for human annotators
+    redditess annotate import --annotator NAME filled.csv   # into human/NAME.csv
 """
 
 from __future__ import annotations
@@ -47,6 +49,42 @@ def cmd_profile(args) -> int:
     return 0
 
 
+def cmd_annotate_export(args) -> int:
+    from redditess.human import SHEET_COLUMNS, form_html, sample_for_annotation
+    from redditess.io import read_table, write_text
+    from redditess.runtime import derive_seed
+
+    params = load_params()
+    units = read_table("data/threads.parquet", ["comment_id", "post_title", "post_body", "comment_body"])
+    ensemble = read_table("data/labels/ensemble.parquet", ["comment_id", "label", "golden"])
+    sample = sample_for_annotation(units, ensemble, args.n, derive_seed(params.seed, "annotate"))
+    out = Path(args.out)
+    sheet = sample.assign(**{c: "" for c in SHEET_COLUMNS[1:]})
+    write_text(out / "sample.csv", sheet.to_csv(index=False, lineterminator="\n"))
+    write_text(out / "form.html", form_html(sample))
+    print(f"{len(sample)} comments -> {out / 'sample.csv'} and {out / 'form.html'} (open it in a browser)")
+    return 0
+
+
+def cmd_annotate_import(args) -> int:
+    import re
+
+    import pandas as pd
+
+    from redditess.human import read_sheet
+    from redditess.io import write_text
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", args.annotator):
+        raise InputError(f"--annotator must be letters, digits, _ or -, got {args.annotator!r}")
+    sample = Path(args.sample)
+    known = set(pd.read_csv(sample, dtype=str).comment_id) if sample.exists() else None
+    sheet = read_sheet(Path(args.sheet), known).sort_values("comment_id")
+    target = Path(args.human) / f"{args.annotator}.csv"
+    write_text(target, sheet.to_csv(index=False, lineterminator="\n"))
+    print(f"{len(sheet)} annotations by {args.annotator} -> {target} (commit it; dvc repro agreement reports them)")
+    return 0
+
+
 def cmd_preflight(args) -> int:
     import torch
 
@@ -75,6 +113,18 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("profile", help="merge profiles/<name>.yaml over params.yaml")
     p.add_argument("name")
     p.set_defaults(func=cmd_profile)
+    p = sub.add_parser("annotate", help="human validation round trip")
+    ann = p.add_subparsers(dest="action", required=True)
+    q = ann.add_parser("export", help="write a stratified sample sheet (CSV) and an offline HTML form")
+    q.add_argument("--n", type=int, default=120, help="comments to sample")
+    q.add_argument("--out", default="annotation")
+    q.set_defaults(func=cmd_annotate_export)
+    q = ann.add_parser("import", help="validate a filled sheet into human/<annotator>.csv")
+    q.add_argument("--annotator", required=True)
+    q.add_argument("--sample", default="annotation/sample.csv", help="the exported sample (ids are checked against it)")
+    q.add_argument("--human", default="human")
+    q.add_argument("sheet")
+    q.set_defaults(func=cmd_annotate_import)
     p = sub.add_parser("preflight", help="print what this machine offers the pipeline")
     p.set_defaults(func=cmd_preflight)
     args = parser.parse_args(argv)

@@ -181,13 +181,31 @@ class OpReplyConfig:
 @dataclass(frozen=True)
 class JudgeConfig:
     name: str
-    """Labeler name of this judge (``llm_<name>``)."""
+    """Name of this judge; its labeler is ``llm_<name>``, its ledger ``ledgers/<name>.jsonl``."""
     model: str
-    """Model name sent to the OpenAI-compatible endpoint."""
+    """Model name sent to the OpenAI-compatible endpoint (OpenAI, vLLM, llama.cpp, ...)."""
     base_url: str | None = None
     """Endpoint base URL; None means the OpenAI default."""
     api_key_env: str = "OPENAI_API_KEY"
-    """Environment variable that holds the endpoint's API key."""
+    """Environment variable that holds the endpoint's API key (never written anywhere)."""
+    prompt: str = "prompts/judge_effective_v1.md"
+    """Prompt template (a DVC dependency); ``{post_title}``, ``{post_body}``, ``{comment_body}`` are filled in."""
+    concurrency: int = 8
+    """Requests in flight at once."""
+    max_retries: int = 5
+    """Retries of one request on 429, 5xx, timeouts, connection errors and unparseable answers."""
+    backoff_seconds: float = 1.0
+    """Base of the back-off: retry k waits a uniform random time in [0, backoff_seconds * 2**k]."""
+    timeout_seconds: float = 60.0
+    """Per-request timeout."""
+    temperature: float = 0.0
+    """Sampling temperature sent with every request."""
+    max_tokens: int = 300
+    """Completion budget per answer."""
+    input_cost_per_mtok: float = 0.0
+    """Price of a million prompt tokens (for the cost estimate printed before any call)."""
+    output_cost_per_mtok: float = 0.0
+    """Price of a million completion tokens."""
 
 
 @dataclass(frozen=True)
@@ -204,22 +222,37 @@ class LabelConfig:
 
 @dataclass(frozen=True)
 class AggregateConfig:
-    method: Literal["paper", "majority"] = "paper"
+    method: Literal["paper", "majority", "weighted", "dawid_skene"] = "paper"
     """``paper``: the first non-abstaining labeler in ``precedence`` decides (the study's rule,
-    most direct signal first); ``majority``: majority of non-abstaining votes, ties abstain."""
+    most direct signal first); ``majority``: majority of non-abstaining votes, ties abstain;
+    ``weighted``: votes weighted by the log-odds of each labeler's Dawid-Skene accuracy;
+    ``dawid_skene``: crowd-kit's Dawid-Skene estimate of the true label."""
     precedence: list[str] = field(
         default_factory=lambda: ["op_reply", "community", "general_feedback"]
     )
     """Labelers in order of trust for the paper rule (comment-level signals before the post-level
-    one, which labels every comment of a post alike); also the labelers that are aggregated."""
+    one, which labels every comment of a post alike). Every labeler under data/votes/ is
+    aggregated; those not listed (e.g. LLM judges, ``llm_<name>``) come after these, by name."""
     golden_min_votes: int = 2
-    """A comment is *golden* when at least this many labelers voted and all agree."""
+    """A comment is *golden* when at least this many labelers voted, all agree, ..."""
+    golden_min_confidence: float = 0.0
+    """... and the Dawid-Skene posterior is at least this far from 0.5, scaled to [0, 1]
+    (0 = no condition, 0.9 = posterior >= 0.95 or <= 0.05)."""
 
 
 @dataclass(frozen=True)
 class AgreementConfig:
     bootstrap: int = 1000
     """Bootstrap resamples (over comments) for the confidence intervals."""
+
+
+@dataclass(frozen=True)
+class DimensionsConfig:
+    threshold: float = 0.4
+    """Cosine similarity (MiniLM) between a sentence and its closest dimension's exemplars at or
+    above which the offline tagger tags that dimension."""
+    bootstrap: int = 1000
+    """Bootstrap resamples for the per-dimension effectiveness CIs."""
 
 
 @dataclass(frozen=True)
@@ -354,6 +387,8 @@ class Params:
     """Stage aggregate: the ensemble rule and the golden subset."""
     agreement: AgreementConfig = field(default_factory=AgreementConfig)
     """Stage agreement."""
+    dimensions: DimensionsConfig = field(default_factory=DimensionsConfig)
+    """Stage dimensions: support-type tags and linguistic contrasts."""
     split: SplitConfig = field(default_factory=SplitConfig)
     """Stage split."""
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)

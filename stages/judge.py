@@ -1,0 +1,62 @@
+"""Stage judge@<i>: one LLM judge's verdict on every unit, through an OpenAI-compatible endpoint.
+
+    dvc repro judge@0        # or: python stages/judge.py <judge name>
+
+The judges are ``label.judges`` in params.yaml (name, model, base_url, api_key_env, ...); DVC makes
+one stage per entry. Answers come from the judge's response ledger ``ledgers/<name>.jsonl`` when it
+has them (a re-run or a reviewer who pulled it makes no request), from the endpoint otherwise.
+Writes ``data/votes/llm_<name>.parquet`` (label, score, and the support dimensions the judge saw),
+the ledger, and ``metrics/judge_<name>.json``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from redditess.config import load_params
+from redditess.io import read_table, write_metrics, write_table
+from redditess.judges import DIMENSIONS, judge_all, render, request_body, request_key
+from redditess.runtime import InputError, derive_seed, stage
+
+
+@stage
+def main() -> None:
+    params = load_params()
+    judges = {j.name: j for j in params.label.judges}
+    if len(sys.argv) != 2 or sys.argv[1] not in judges:
+        raise InputError(f"usage: stages/judge.py <name>, name one of label.judges: {sorted(judges)}")
+    cfg = judges[sys.argv[1]]
+    template = Path(cfg.prompt).read_text(encoding="utf-8")
+    units = read_table("data/threads.parquet", ["post_id", "comment_id", "post_title", "post_body", "comment_body"])
+    keys, bodies = [], {}
+    for r in units.itertuples():
+        body = request_body(cfg, render(template, r.post_title, r.post_body, r.comment_body))
+        key = request_key(body)
+        keys.append(key)
+        bodies[key] = body
+    entries, stats = judge_all(cfg, bodies, Path(f"ledgers/{cfg.name}.jsonl"), derive_seed(params.seed, f"judge:{cfg.name}"))
+
+    answers = [entries.get(k, {}).get("answer") for k in keys]
+    labeler = f"llm_{cfg.name}"
+    out = pd.DataFrame({
+        "post_id": units.post_id, "comment_id": units.comment_id, "labeler": labeler,
+        "label": pd.array([None if a is None else int(a["effective"]) for a in answers], dtype="Int8"),
+        "score": [float("nan") if a is None else float(a["effective"]) for a in answers],
+    })
+    for d in DIMENSIONS:
+        out[f"dim_{d}"] = pd.array([None if a is None else d in a["dimensions"] for a in answers], dtype="boolean")
+    write_table(f"data/votes/{labeler}.parquet", out, ["post_id", "comment_id"])
+    counts = stats.counts
+    write_metrics(f"metrics/judge_{cfg.name}.json", {
+        "comments": len(units), "labeled": int(out.label.notna().sum()), "abstained": int(out.label.isna().sum()),
+        "requests_sent": stats.requests, "from_ledger": counts["cached"], "answered": counts["answered"],
+        "unparseable": counts["unparseable"], "failed": counts["failed"],
+        **{k: v for k, v in sorted(counts.items()) if k.startswith("retry_")},
+    })
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""A small OpenAI-compatible chat-completions server on 127.0.0.1, with injectable faults.
+
+It answers like a judge: a reply is effective unless it reads as dismissive, and its dimensions
+come from keywords, so answers depend only on the request. Faults are drawn per request from a
+seeded generator: 429, 500, a stall past the client's timeout, or a malformed (non-JSON) answer.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DISMISSIVE = ("get over it", "not sad", "man up", "nobody cares", "overthinking", "reddit anymore", "the game", "ok", "same")
+KEYWORDS = {"informational": ("looked into", "recommended", "common", "worth asking"), "emotional": ("sorry", "hug", "hear you"),
+            "esteem": ("valid", "stronger", "proud"), "network": ("same thing", "not alone", "not the only", "message me"),
+            "tangible": ("try this", "helped me", "practical step", "start small")}
+
+
+def judge(content: str) -> dict:
+    reply = content.rsplit("REPLY:", 1)[-1].strip().lower()
+    effective = not any(reply == d or (len(d) > 4 and d in reply) for d in DISMISSIVE) and len(reply.split()) > 3
+    dims = sorted(d for d, words in KEYWORDS.items() if any(w in reply for w in words))
+    return {"effective": effective, "rationale": "reads as helpful" if effective else "reads as dismissive", "dimensions": dims}
+
+
+class FakeOpenAI:
+    def __init__(self, seed=0, p429=0.0, p500=0.0, ptimeout=0.0, pmalformed=0.0, stall=2.0, delay=0.0):
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.faults = {"429": 0, "500": 0, "timeout": 0, "malformed": 0}
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _send(self, obj, status=200):
+                body = json.dumps(obj).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def do_GET(self):
+                self._send({"object": "list", "data": [{"id": "fake-judge", "object": "model", "owned_by": "test"}]})
+
+            def do_POST(self):
+                req = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                if self.path != "/v1/chat/completions":
+                    return self._send({"error": {"message": f"no route {self.path}", "type": "not_found"}}, 404)
+                with fake.lock:
+                    fake.requests += 1
+                    roll = fake.rng.random()
+                if delay:
+                    time.sleep(delay)
+                cut = 0.0
+                for kind, p in (("429", p429), ("500", p500), ("timeout", ptimeout), ("malformed", pmalformed)):
+                    cut += p
+                    if roll < cut:
+                        with fake.lock:
+                            fake.faults[kind] += 1
+                        if kind == "429":
+                            return self._send({"error": {"message": "rate limited", "type": "rate_limit"}}, 429)
+                        if kind == "500":
+                            return self._send({"error": {"message": "boom", "type": "server_error"}}, 500)
+                        if kind == "timeout":
+                            time.sleep(stall)
+                            return self._send({"error": {"message": "late"}}, 500)
+                        content = '{"effective": tru'  # malformed
+                        break
+                else:
+                    content = json.dumps(judge(req["messages"][-1]["content"]))
+                self._send({
+                    "id": "chatcmpl-1", "object": "chat.completion", "created": 1700000000, "model": req["model"],
+                    "system_fingerprint": "fp_fake", "choices": [{"index": 0, "finish_reason": "stop",
+                                                                   "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+                })
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 128
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
