@@ -95,6 +95,19 @@ def read_jsonl(path: str | Path) -> Iterator[dict]:
                     raise ValueError(f"{path}:{lineno}: not valid JSON: {exc}") from None
 
 
+def read_journal(path: str | Path) -> Iterator[dict]:
+    """The entries of an append-only JSONL journal; a last line cut short by a kill is skipped
+    (its work is simply done again), a missing journal is empty."""
+    path = Path(path)
+    if not path.exists():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError:
+            continue
+
+
 def write_table(path: str | Path, df: pd.DataFrame, sort_by: list[str]) -> None:
     """Write ``df`` as Parquet, sorted by ``sort_by`` and without pandas' index.
 

@@ -86,15 +86,9 @@ def parse_answer(text: str | None) -> dict:
 # --------------------------------------------------------------------------- ledger
 def read_ledger(path: Path) -> dict[str, dict]:
     """Entries by key; a line cut short by a kill is ignored (that request is made again)."""
-    entries: dict[str, dict] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            entries[entry["key"]] = entry
-    return entries
+    from redditess.io import read_journal
+
+    return {entry["key"]: entry for entry in read_journal(path)}
 
 
 def write_ledger(path: Path, entries: dict[str, dict]) -> None:

@@ -114,15 +114,10 @@ def journal_path(cfg: PrawConfig) -> Path:
 
 
 def _read_journal(path: Path) -> dict[str, dict]:
-    done: dict[str, dict] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:  # the line a kill cut short: that post is fetched again
-                continue
-            done[entry["post"]["id"]] = entry
-    return done
+    """Finished posts by id (a post whose line a kill cut short is fetched again)."""
+    from redditess.io import read_journal
+
+    return {entry["post"]["id"]: entry for entry in read_journal(path)}
 
 
 def collect_live(cfg: PrawConfig, seed: int, reddit=None) -> tuple[list[dict], list[dict]]:
