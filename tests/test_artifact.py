@@ -72,3 +72,15 @@ def test_profile_command_merges_and_validates(tmp_path, monkeypatch):
     (tmp_path / "profiles/broken.yaml").write_text("sft: {base_modle: x}\n")
     assert cli(["profile", "broken"]) == 2
     assert cli(["profile", "nope"]) == 2
+
+
+def test_every_pinned_dependency_is_in_the_lock():
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = deps["dependencies"] + deps["optional-dependencies"]["test"]
+    lock = {line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
+            for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line and not line.startswith("#")}
+    for pin in pins:
+        name, version = pin.split("==")
+        assert lock.get(name.lower().replace("_", "-")) == version, f"{pin} is not in requirements.txt"
