@@ -101,3 +101,29 @@ def test_shared_real_data_runs_through_collect_and_threads(shared_data, tmp_path
     assert att.dropped["comment_orphan_no_post"] > 0  # the API samples are fragmented
     assert not set(units.comment_author) & (raw_authors - {"[deleted]"})  # re-pseudonymised with our salt
     assert units.comment_id.is_unique
+
+
+def test_shared_real_data_through_the_stages_and_the_data_card(shared_data, tmp_path, monkeypatch):
+    import json
+
+    from conftest import copy_pipeline, run_stage, write_params
+
+    repo = copy_pipeline(tmp_path / "repo")
+    paths = [str(shared_data / "red-mhs" / "*.ndjson"), str(shared_data / "reddit-api-samples" / "*.ndjson")]
+    write_params(repo, {"collect": {"source": "dump", "dump": {"paths": paths}},
+                        "threads": {"filters": {"require_edited_post": False}}})
+    monkeypatch.setenv("REDDITESS_SALT", "shared-data-test")
+    for stage, *args in (("collect",), ("threads",), ("label", "general_feedback"), ("label", "community"),
+                         ("label", "op_reply"), ("aggregate",), ("datacard",)):
+        run_stage(repo, stage, *args)
+    card = json.loads((repo / "reports/datacard.json").read_text())
+    lines = sum(1 for p in shared_data.glob("*/*.ndjson") for _ in open(p))
+    assert sum(v for k, v in card["collected"].items() if k.startswith("lines_")) == lines
+    att = card["attrition"]
+    assert att["records_in"] == card["collected"]["submissions"] + card["collected"]["comments"]
+    assert att["records_in"] == sum(v for k, v in att.items() if k.startswith(("kept_", "used_", "dropped_")))
+    assert {r["subreddit"] for r in card["per_subreddit"]} >= {"MentalHealthSupport"}
+    assert card["totals"]["comments"] == sum(r["comments"] for r in card["per_subreddit"]) > 300
+    assert card["time_span"]["first_post"] is not None  # the API samples carry created_utc
+    md = (repo / "reports/datacard.md").read_text()
+    assert "| MentalHealthSupport |" in md and "## Attrition" in md
