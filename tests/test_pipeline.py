@@ -78,6 +78,13 @@ def test_push_pull_round_trip_through_a_directory_remote(tiny_repo, tmp_path):
     assert "Running stage" not in sh(tiny_repo, "dvc", "repro")
 
 
+def test_an_experiment_re_runs_only_the_stages_its_change_reaches(tiny_repo):
+    out = sh(tiny_repo, "dvc", "exp", "run", "-S", "agreement.bootstrap=30")
+    assert "Running stage 'agreement'" in out
+    assert "Running stage 'classifier'" not in out and "Running stage 'collect'" not in out
+    assert '"bootstrap": 30' in sh(tiny_repo, "dvc", "exp", "show", "--no-pager", "--json")
+
+
 def test_model_stages_are_deterministic_on_one_machine(tiny_repo):
     before = lock_outs((tiny_repo / "dvc.lock").read_text())
     sh(tiny_repo, "dvc", "repro", "-f", "-s", "sft")
