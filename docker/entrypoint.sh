@@ -7,11 +7,13 @@ if [ "$#" -gt 0 ]; then
   exec "$@"
 fi
 redditess preflight
+# Pull what the remote has (every output, metrics and reports included); dvc repro then runs only
+# what is missing or stale: nothing after a full pull, every stage without a remote.
 if [ -n "$(dvc remote list)" ] && dvc pull --quiet 2>/dev/null; then
   echo "pulled outputs from the DVC remote"
 else
   echo "no reachable DVC remote: rebuilding every stage"
 fi
-dvc repro --allow-missing
+dvc repro
 dvc status
 exec redditess claims --output reports/claims.md
