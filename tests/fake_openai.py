@@ -11,7 +11,9 @@ import json
 import random
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback import LoopbackServer
 
 DISMISSIVE = ("get over it", "not sad", "man up", "nobody cares", "overthinking", "reddit anymore", "the game", "ok", "same")
 KEYWORDS = {"informational": ("looked into", "recommended", "common", "worth asking"), "emotional": ("sorry", "hug", "hear you"),
@@ -26,7 +28,9 @@ def judge(content: str) -> dict:
     return {"effective": effective, "rationale": "reads as helpful" if effective else "reads as dismissive", "dimensions": dims}
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
+    url_suffix = "/v1"
+
     def __init__(self, seed=0, p429=0.0, p500=0.0, ptimeout=0.0, pmalformed=0.0, stall=2.0, delay=0.0):
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
@@ -88,18 +92,4 @@ class FakeOpenAI:
                     "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
                 })
 
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 128
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)

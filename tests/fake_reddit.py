@@ -9,11 +9,12 @@ and ``changed`` those whose body was edited (deleted/removed bodies can be set p
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
+
+from loopback import LoopbackServer
 
 
 def _listing(children):
@@ -38,7 +39,7 @@ def post(pid, selftext="I feel low.\n\nEDIT: thanks all", author="op_user"):
     }}
 
 
-class FakeReddit:
+class FakeReddit(LoopbackServer):
     def __init__(self, n_posts=2, faults=None, delay=0.0, things=None):
         self.requests: list[str] = []
         self.comment_fetches: Counter = Counter()
@@ -95,14 +96,4 @@ class FakeReddit:
                 else:
                     self._send({"error": 404}, 404)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)

@@ -9,13 +9,13 @@ import time
 
 import pandas as pd
 import pytest
-from fake_openai import FakeOpenAI
 
 from redditess.config import JudgeConfig
 from redditess.judges import AnswerError, judge_all, parse_answer, read_ledger, render, request_body, request_key
 from redditess.runtime import InputError
 
 from conftest import ROOT
+from fake_openai import FakeOpenAI
 
 REPLIES = ["I'm so sorry you're going through this. Try this: a short walk each morning.", "Just get over it, everyone has problems.",
            "Have you looked into therapy? It is often recommended.", "ok", "You're not alone, I went through the same thing."]
