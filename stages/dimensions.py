@@ -19,8 +19,8 @@ import pandas as pd
 from redditess.config import load_params
 from redditess.dimensions import contrasts, effectiveness_by_dimension, features, tag_dimensions
 from redditess.io import read_table, write_metrics, write_table, write_text
-from redditess.judges import DIMENSIONS
 from redditess.runtime import derive_seed, stage
+from redditess.support import DIMENSIONS
 
 
 def _f(x) -> str:

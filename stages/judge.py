@@ -18,8 +18,9 @@ import pandas as pd
 
 from redditess.config import load_params
 from redditess.io import read_table, write_metrics, write_table
-from redditess.judges import DIMENSIONS, judge_all, render, request_body, request_key
+from redditess.judges import judge_all, render, request_body, request_key
 from redditess.runtime import InputError, derive_seed, stage
+from redditess.support import DIMENSIONS
 
 
 @stage

@@ -3,8 +3,8 @@ import pandas as pd
 
 from redditess.config import DemoConfig, DimensionsConfig
 from redditess.dimensions import contrasts, effectiveness_by_dimension, features, tag_dimensions
-from redditess.judges import DIMENSIONS
 from redditess.sources.demo import simulate
+from redditess.support import DIMENSIONS
 
 
 def test_offline_tagger_finds_the_simulated_support_types():

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import mannwhitneyu
 
-from redditess.judges import DIMENSIONS
+from redditess.support import DIMENSIONS
 
 EXEMPLARS = {
     "informational": [

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from redditess.judges import DIMENSIONS
 from redditess.runtime import InputError
+from redditess.support import DIMENSIONS
 
 SHEET_COLUMNS = ["comment_id", "effective", "supportiveness", "dimensions"]
 RUBRIC = """Read the post, then the reply. Judge the REPLY:

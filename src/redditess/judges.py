@@ -30,9 +30,9 @@ from tqdm import tqdm
 
 from redditess.config import JudgeConfig
 from redditess.runtime import InputError
+from redditess.support import DIMENSIONS
 
 log = logging.getLogger(__name__)
-DIMENSIONS = ("informational", "emotional", "esteem", "network", "tangible")
 SYSTEM = "You are a careful annotator. Reply with a single JSON object only."
 
 

@@ -16,8 +16,7 @@ import random
 from dataclasses import dataclass
 
 from redditess.config import DemoConfig
-
-DIMENSIONS = ("informational", "emotional", "esteem", "network", "tangible")
+from redditess.support import DIMENSIONS
 
 TOPICS = {
     "anxiety": dict(
