@@ -30,6 +30,8 @@ def main() -> None:
     if len(sys.argv) != 2 or sys.argv[1] not in judges:
         raise InputError(f"usage: stages/judge.py <name>, name one of label.judges: {sorted(judges)}")
     cfg = judges[sys.argv[1]]
+    if not Path(cfg.prompt).is_file():
+        raise InputError(f"params.yaml: label.judges[{cfg.name}].prompt: {cfg.prompt} not found")
     template = Path(cfg.prompt).read_text(encoding="utf-8")
     units = read_table("data/threads.parquet", ["post_id", "comment_id", "post_title", "post_body", "comment_body"])
     keys, bodies = [], {}

@@ -72,3 +72,14 @@ def test_round_trip_export_fill_import_and_report(tmp_path, monkeypatch):
     assert m["human_annotators"] == 3 and 0 < m["human_fleiss_kappa"] <= 1
     assert m["vs_human_n_ensemble"] > 20 and m["vs_human_accuracy_ensemble"] > 0.7
     assert "vs_human_positive_agreement_op_reply" in m and "vs_human_negative_agreement_op_reply" in m
+
+
+def test_export_before_the_pipeline_ran_is_one_clear_error(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from conftest import ROOT
+
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    assert cli(["annotate", "export"]) == 2
+    assert capsys.readouterr().err.strip() == "error: data/threads.parquet: missing (run the stage that produces it: dvc repro)"

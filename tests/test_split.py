@@ -34,3 +34,12 @@ def test_pairs_are_same_post_effective_over_ineffective():
     assert (by_id.loc[pairs.chosen_id, "label"].to_numpy() == 1).all()
     assert (by_id.loc[pairs.rejected_id, "label"].to_numpy() == 0).all()
     assert (by_id.loc[pairs.chosen_id, "post_id"].to_numpy() == pairs.post_id.to_numpy()).all()
+
+
+def test_impossible_fractions_name_the_keys():
+    import pytest
+
+    from redditess.runtime import InputError
+
+    with pytest.raises(InputError, match="split.train and split.val"):
+        split_posts(_ens(), SplitConfig(train=0.8, val=0.3), seed=1)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from redditess.config import AggregateConfig
+from redditess.runtime import InputError
 
 
 def votes_matrix(labels: list[pd.DataFrame]) -> pd.DataFrame:
@@ -24,7 +25,7 @@ def votes_matrix(labels: list[pd.DataFrame]) -> pd.DataFrame:
         part = frame[["post_id", "comment_id", "label"]].rename(columns={"label": name})
         wide = part if wide is None else wide.merge(part, on=["post_id", "comment_id"], how="outer")
     if wide is None:
-        raise ValueError("no labels to aggregate")
+        raise InputError("aggregate: data/votes/ holds no labels (run the label stages first)")
     return wide.sort_values(["post_id", "comment_id"]).reset_index(drop=True)
 
 
@@ -33,7 +34,7 @@ def labeler_order(wide: pd.DataFrame, precedence: list[str]) -> list[str]:
     present = [c for c in wide.columns if c not in ("post_id", "comment_id")]
     missing = [n for n in precedence if n not in present]
     if missing:
-        raise ValueError(f"aggregate.precedence names labelers with no labels: {missing} (have {sorted(present)})")
+        raise InputError(f"aggregate.precedence names labelers with no labels: {missing} (have {sorted(present)})")
     return list(precedence) + sorted(set(present) - set(precedence))
 
 

@@ -20,6 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from redditess.runtime import InputError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -92,7 +94,7 @@ def read_jsonl(path: str | Path) -> Iterator[dict]:
                 try:
                     yield json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{lineno}: not valid JSON: {exc}") from None
+                    raise InputError(f"{path}:{lineno}: not valid JSON: {exc}") from None
 
 
 def read_journal(path: str | Path) -> Iterator[dict]:
@@ -128,7 +130,7 @@ def read_table(path: str | Path, required: Iterable[str] = ()) -> pd.DataFrame:
     df = pq.read_table(path).to_pandas()
     missing = [c for c in required if c not in df.columns]
     if missing:
-        raise ValueError(f"{path}: missing columns {missing}; has {list(df.columns)}")
+        raise InputError(f"{path}: missing columns {missing}; has {list(df.columns)}")
     return df
 
 

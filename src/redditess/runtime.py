@@ -13,8 +13,6 @@ import numpy as np
 
 from redditess.config import ParamsError
 
-log = logging.getLogger("redditess")
-
 
 class InputError(ValueError):
     """Bad input the user can fix (a file, key, line or environment variable is named)."""

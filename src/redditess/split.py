@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from redditess.config import SplitConfig
+from redditess.runtime import InputError
 
 
 def split_posts(ens: pd.DataFrame, cfg: SplitConfig, seed: int) -> pd.Series:
@@ -16,7 +17,7 @@ def split_posts(ens: pd.DataFrame, cfg: SplitConfig, seed: int) -> pd.Series:
     and cut by the configured fractions inside each stratum.
     """
     if not (0 < cfg.train < 1 and 0 <= cfg.val < 1 and cfg.train + cfg.val < 1):
-        raise ValueError(f"split: need 0 < train, 0 <= val, train + val < 1; got {cfg.train}, {cfg.val}")
+        raise InputError(f"params.yaml: split.train and split.val need 0 < train, 0 <= val, train + val < 1; got {cfg.train}, {cfg.val}")
     labeled = ens[ens["label"].notna()]
     per_post = labeled.groupby("post_id")["label"].agg(
         n_eff=lambda s: int((s == 1).sum()), n_ineff=lambda s: int((s == 0).sum())

@@ -3,12 +3,9 @@ other than the final model (DVC versions that), progress bars on."""
 
 from __future__ import annotations
 
-import logging
 import tempfile
 
 import torch
-
-log = logging.getLogger(__name__)
 
 
 def common_args(seed: int, *, epochs: float, batch_size: int, learning_rate: float) -> dict:
