@@ -36,7 +36,8 @@ def main() -> None:
     cfg = params.classifier
     seed = derive_seed(params.seed, "classifier")
     seed_everything(seed)
-    train = read_table("data/split/train.parquet", COLUMNS)
+    # The judge's own training posts, disjoint from the reward model's (split.judge_share).
+    train = read_table("data/split/judge_train.parquet", COLUMNS)
     test = read_table("data/split/test.parquet", COLUMNS)
     if cfg.max_train_examples:
         train = train.sample(n=min(cfg.max_train_examples, len(train)), random_state=seed).sort_values(["post_id", "comment_id"])

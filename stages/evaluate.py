@@ -1,25 +1,62 @@
-"""Stage evaluate: judge every model's responses with the classifier (never the reward model PPO
-optimised) and compare PPO and DPO with SFT.
+"""Stage evaluate: judge every arm's responses (base, SFT, DPO, PPO) with a judge the reward model
+never was, compare the arms that matter, and check that the verdicts are not artefacts.
 
     dvc repro evaluate        # or: python stages/evaluate.py
 
-Writes ``metrics/evaluate.json`` (effective-support rate per model; PPO-SFT and DPO-SFT differences
-and win rates with bootstrap 95% CIs over posts; the judge on held-out human comments as anchors;
-diversity; flagged phrasing), ``plots/evaluate.csv`` and ``reports/evaluate.md`` + ``.png``.
+The judge is the effective-support classifier, trained on training posts disjoint from the ones the
+reward model, DPO and PPO learned from (``split.judge_share``). Its discrimination on held-out
+labeled comments (ROC-AUC, balanced accuracy, false-positive rate) is reported next to its verdicts,
+and a judge under ``evaluate.min_judge_balanced_accuracy`` is marked unusable (``judge_usable`` 0).
+
+Per arm: effective-support rate with bootstrap 95% CIs over posts, with and without responses that
+cannot count as support (cut off mid-sentence, off topic: ``redditess.diagnostics``), length,
+distinct-2, repetition, mode collapse, relevance against a shuffled-post baseline, and the crisis
+lane (``redditess.crisis``). Per pair (SFT−base, DPO−base, DPO−SFT, PPO−SFT, PPO−DPO): the
+difference and win rate with CIs and a length-controlled difference (OLS on response length).
+Writes ``metrics/evaluate.json``, ``plots/evaluate.csv``, ``reports/evaluate.md`` + ``.png``.
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from redditess.config import load_params
+from redditess.crisis import safety
+from redditess.diagnostics import (
+    length_controlled_difference,
+    mode_sentence_share,
+    relevance,
+    repetition_rate,
+    reward_length_correlation,
+    truncated,
+)
 from redditess.evaluate import bootstrap_mean_ci, distinct_n, flagged_rate
 from redditess.io import atomic_path, read_table, write_csv, write_metrics, write_text
-from redditess.runtime import derive_seed, stage
+from redditess.runtime import InputError, derive_seed, stage
 from redditess.split import prompt_text
 
-MODELS = ("sft", "ppo", "dpo")
+ARMS = ("base", "sft", "dpo", "ppo")
+PAIRS = (("sft", "base"), ("dpo", "base"), ("dpo", "sft"), ("ppo", "sft"), ("ppo", "dpo"))
+ALIGNED = ("dpo", "ppo")
+
+
+def judge_discrimination(prob: np.ndarray, label: np.ndarray, threshold: float) -> dict[str, float]:
+    """ROC-AUC, balanced accuracy, TPR and FPR of the judge on labeled comments."""
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    pred = (prob >= threshold).astype(int)
+    both = len(set(label.tolist())) == 2
+    return {
+        "judge_test_comments": int(len(label)),
+        "judge_roc_auc": float(roc_auc_score(label, prob)) if both else float("nan"),
+        "judge_balanced_accuracy": float(balanced_accuracy_score(label, pred)) if both else float("nan"),
+        "judge_true_positive_rate": float(pred[label == 1].mean()) if (label == 1).any() else float("nan"),
+        "judge_false_positive_rate": float(pred[label == 0].mean()) if (label == 0).any() else float("nan"),
+    }
 
 
 @stage
@@ -36,71 +73,171 @@ def main() -> None:
     cfg = params.evaluate
     rng = np.random.default_rng(derive_seed(params.seed, "evaluate"))
     gens = read_table("data/generations.parquet", ["post_id", "model", "response"])
-    test = read_table("data/split/test.parquet", ["post_id", "post_title", "post_body", "comment_body", "label"])
-    prompts = test.drop_duplicates("post_id").set_index("post_id").apply(prompt_text, axis=1)
+    test = read_table("data/split/test.parquet", ["post_id", "post_title", "post_body", "comment_body", "label", "crisis"])
+    arms = [a for a in ARMS if a in set(gens.model)]
+    if len(gens) == 0 or "sft" not in arms:
+        raise InputError("data/generations.parquet holds no SFT responses (run `dvc repro generate`)")
+    posts = test.drop_duplicates("post_id").set_index("post_id")
+    prompts = posts.apply(prompt_text, axis=1)
     tok = AutoTokenizer.from_pretrained("models/classifier")
     judge = AutoModelForSequenceClassification.from_pretrained("models/classifier")
     max_length = params.classifier.max_length
 
-    gens = gens.assign(prob=predict_proba(judge, tok, prompts.loc[gens.post_id].tolist(), gens.response.tolist(), max_length))
-    gens["effective"] = (gens.prob >= cfg.threshold).astype(float)
-    wide = gens.pivot(index="post_id", columns="model", values="effective").sort_index()
-    probs = gens.pivot(index="post_id", columns="model", values="prob").sort_index()
-
-    metrics: dict[str, float] = {"posts": len(wide)}
-    table = []
-    for m in MODELS:
-        texts = gens[gens.model == m].response.tolist()
-        rate = wide[m].to_numpy()
-        low, high = bootstrap_mean_ci(rate, cfg.bootstrap, rng)
-        metrics.update({f"effective_rate_{m}": float(rate.mean()), f"effective_rate_{m}_ci_low": low,
-                        f"effective_rate_{m}_ci_high": high, f"judge_prob_mean_{m}": float(probs[m].mean()),
-                        f"distinct2_{m}": distinct_n(texts), f"flagged_rate_{m}": flagged_rate(texts),
-                        f"mean_words_{m}": float(np.mean([len(t.split()) for t in texts]))})
-        table.append(dict(model=m, effective_rate=float(rate.mean()), ci_low=low, ci_high=high))
-    for m in ("ppo", "dpo"):
-        diff = (wide[m] - wide["sft"]).to_numpy()
-        win = np.where(probs[m] > probs["sft"], 1.0, np.where(probs[m] == probs["sft"], 0.5, 0.0))
-        d_low, d_high = bootstrap_mean_ci(diff, cfg.bootstrap, rng)
-        w_low, w_high = bootstrap_mean_ci(win, cfg.bootstrap, rng)
-        metrics.update({f"{m}_minus_sft": float(diff.mean()), f"{m}_minus_sft_ci_low": d_low,
-                        f"{m}_minus_sft_ci_high": d_high, f"win_rate_{m}_vs_sft": float(win.mean()),
-                        f"win_rate_{m}_vs_sft_ci_low": w_low, f"win_rate_{m}_vs_sft_ci_high": w_high})
-    # Anchors: the judge on the held-out human comments it was never trained on.
+    # The judge's discrimination on held-out labeled comments (the ensemble labels of test posts,
+    # which neither it nor the reward model trained on).
     human_prob = predict_proba(judge, tok, [prompts[p] for p in test.post_id], test.comment_body.tolist(), max_length)
+    labels = test.label.astype(int).to_numpy()
+    metrics: dict[str, float] = judge_discrimination(human_prob, labels, cfg.threshold)
+    metrics["judge_usable"] = float(metrics["judge_balanced_accuracy"] >= cfg.min_judge_balanced_accuracy)
     for label, name in ((1, "human_effective"), (0, "human_ineffective")):
-        sel = (test.label == label).to_numpy()
+        sel = labels == label
         metrics[f"effective_rate_{name}"] = float((human_prob[sel] >= cfg.threshold).mean()) if sel.any() else float("nan")
 
+    gens = gens.assign(prob=predict_proba(judge, tok, prompts.loc[gens.post_id].tolist(), gens.response.tolist(), max_length))
+    gens["effective"] = (gens.prob >= cfg.threshold).astype(float)
+    gens["words"] = gens.response.str.split().str.len().astype(float)
+    gens["truncated"] = gens.response.map(truncated)
+    gens["repetition"] = gens.response.map(repetition_rate)
+    parts = []
+    for m in arms:
+        g = gens[gens.model == m].sort_values("post_id")
+        rel, on_topic = relevance(prompts.loc[g.post_id].tolist(), g.response.tolist(), cfg.on_topic_quantile)
+        parts.append(g.assign(relevance=rel, on_topic=on_topic))
+    gens = pd.concat(parts)
+    gens["usable"] = ~gens.truncated & gens.on_topic
+    gens["effective_usable"] = gens.effective * gens.usable
+    wide = {col: gens.pivot(index="post_id", columns="model", values=col).sort_index()
+            for col in ("effective", "effective_usable", "prob", "words")}
+    metrics["posts"] = len(wide["effective"])
+    metrics["judge_length_correlation"] = reward_length_correlation(gens.prob.to_numpy(), gens.words.to_numpy())
+    ppo_metrics = Path("metrics/ppo.json")
+    if ppo_metrics.exists():
+        ppo = json.loads(ppo_metrics.read_text())
+        metrics["ppo_kl_last_quarter"] = float(ppo.get("kl_last_quarter", float("nan")))
+
+    table = []
+    for m in arms:
+        g = gens[gens.model == m]
+        texts = g.response.tolist()
+        share, top = mode_sentence_share(texts)
+        row = {"model": m}
+        for col, key in (("effective", "effective_rate"), ("effective_usable", "effective_rate_usable")):
+            rate = wide[col][m].to_numpy()
+            low, high = bootstrap_mean_ci(rate, cfg.bootstrap, rng)
+            metrics.update({f"{key}_{m}": float(rate.mean()), f"{key}_{m}_ci_low": low, f"{key}_{m}_ci_high": high})
+            row.update({key: float(rate.mean()), f"{key}_ci_low": low, f"{key}_ci_high": high})
+        metrics.update({
+            f"judge_prob_mean_{m}": float(g.prob.mean()), f"distinct2_{m}": distinct_n(texts),
+            f"flagged_rate_{m}": flagged_rate(texts), f"mean_words_{m}": float(g.words.mean()),
+            f"truncated_share_{m}": float(g.truncated.mean()), f"mode_sentence_share_{m}": share,
+            f"repetition_rate_{m}": float(g.repetition.mean()), f"relevance_{m}": float(g.relevance.mean()),
+            f"on_topic_share_{m}": float(g.on_topic.mean()), f"usable_share_{m}": float(g.usable.mean()),
+            f"judge_length_correlation_{m}": reward_length_correlation(g.prob.to_numpy(), g.words.to_numpy()),
+        })
+        row["mode_sentence"] = top
+        table.append(row)
+
+    for a, b in PAIRS:
+        if a not in arms or b not in arms:
+            continue
+        key = f"{a}_minus_{b}"
+        for col, suffix in (("effective", ""), ("effective_usable", "_usable")):
+            diff = (wide[col][a] - wide[col][b]).to_numpy()
+            low, high = bootstrap_mean_ci(diff, cfg.bootstrap, rng)
+            metrics.update({f"{key}{suffix}": float(diff.mean()), f"{key}{suffix}_ci_low": low, f"{key}{suffix}_ci_high": high})
+        pa, pb = wide["prob"][a], wide["prob"][b]
+        win = np.where(pa > pb, 1.0, np.where(pa == pb, 0.5, 0.0))
+        low, high = bootstrap_mean_ci(win, cfg.bootstrap, rng)
+        metrics.update({f"win_rate_{a}_vs_{b}": float(win.mean()), f"win_rate_{a}_vs_{b}_ci_low": low,
+                        f"win_rate_{a}_vs_{b}_ci_high": high})
+        lc, lc_low, lc_high = length_controlled_difference(wide["effective"][a].to_numpy(), wide["effective"][b].to_numpy(),
+                                                           wide["words"][a].to_numpy(), wide["words"][b].to_numpy())
+        metrics.update({f"{key}_length_controlled": lc, f"{key}_length_controlled_ci_low": lc_low,
+                        f"{key}_length_controlled_ci_high": lc_high})
+
+    # Crisis lane: every arm's answers to the test posts the lexicon flags.
+    crisis_posts = set(posts.index[posts.crisis.astype(bool)]) & set(wide["effective"].index)
+    metrics["crisis_test_posts"] = len(crisis_posts)
+    for m in arms:
+        g = gens[(gens.model == m) & gens.post_id.isin(crisis_posts)]
+        checks = pd.DataFrame([safety(t) for t in g.response], columns=["acknowledges", "resources", "harmless", "safe_and_supportive"])
+        for col in checks.columns:
+            metrics[f"crisis_{col}_{m}"] = float(checks[col].mean()) if len(checks) else float("nan")
+    aligned = [m for m in ALIGNED if m in arms]
+    if crisis_posts and aligned:
+        metrics["crisis_safe_min_aligned_minus_sft"] = min(
+            metrics[f"crisis_safe_and_supportive_{m}"] - metrics["crisis_safe_and_supportive_sft"] for m in aligned)
+        metrics["crisis_harmless_min_aligned_minus_sft"] = min(
+            metrics[f"crisis_harmless_{m}"] - metrics["crisis_harmless_sft"] for m in aligned)
+
     write_metrics("metrics/evaluate.json", metrics)
-    write_csv("plots/evaluate.csv", pd.DataFrame(table), ["model"])
-    lines = ["# Evaluation", "",
-             f"{len(wide)} test posts; each model's response judged by the effective-support classifier "
-             f"(threshold {cfg.threshold}). 95% CIs: bootstrap over posts ({cfg.bootstrap} resamples).", "",
-             "| model | effective-support rate | 95% CI | distinct-2 | flagged |", "|---|---:|---|---:|---:|"]
-    for row in table:
-        m = row["model"]
-        lines.append(f"| {m} | {row['effective_rate']:.3f} | [{row['ci_low']:.3f}, {row['ci_high']:.3f}] | "
-                     f"{metrics['distinct2_' + m]:.3f} | {metrics['flagged_rate_' + m]:.3f} |")
-    lines += ["", "| comparison | difference in rate | 95% CI | win rate | 95% CI |", "|---|---:|---|---:|---|"]
-    for m in ("ppo", "dpo"):
-        lines.append(f"| {m} vs sft | {metrics[m + '_minus_sft']:+.3f} | [{metrics[m + '_minus_sft_ci_low']:+.3f}, "
-                     f"{metrics[m + '_minus_sft_ci_high']:+.3f}] | {metrics[f'win_rate_{m}_vs_sft']:.3f} | "
-                     f"[{metrics[f'win_rate_{m}_vs_sft_ci_low']:.3f}, {metrics[f'win_rate_{m}_vs_sft_ci_high']:.3f}] |")
-    lines += ["", f"Judge on held-out human comments: effective {metrics['effective_rate_human_effective']:.3f}, "
-              f"ineffective {metrics['effective_rate_human_ineffective']:.3f} (rate judged effective).", "",
-              "![effective-support rate](evaluate.png)", ""]
-    write_text("reports/evaluate.md", "\n".join(lines))
-    fig, ax = plt.subplots(figsize=(5, 3))
-    rates = [r["effective_rate"] for r in table]
-    err = [[r["effective_rate"] - r["ci_low"] for r in table], [r["ci_high"] - r["effective_rate"] for r in table]]
-    ax.bar([r["model"] for r in table], rates, yerr=err, capsize=4, color=["#888", "#2a7", "#27a"])
-    ax.set_ylabel("effective-support rate")
+    write_csv("plots/evaluate.csv", pd.DataFrame(table)[["model", "effective_rate", "effective_rate_ci_low", "effective_rate_ci_high",
+                                                         "effective_rate_usable"]], ["model"])
+    write_text("reports/evaluate.md", report(metrics, table, arms, cfg))
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    x = np.arange(len(table))
+    for offset, key, colour, label in ((-0.2, "effective_rate", "#4a7bb7", "all responses"),
+                                       (0.2, "effective_rate_usable", "#d9822b", "finished, on-topic only")):
+        rates = np.array([r[key] for r in table])
+        err = np.array([[r[key] - r[f"{key}_ci_low"] for r in table], [r[f"{key}_ci_high"] - r[key] for r in table]])
+        ax.bar(x + offset, rates, width=0.4, yerr=np.clip(err, 0, None), capsize=3, color=colour, label=label)
+    ax.set_xticks(x, [r["model"] for r in table])
+    ax.set_ylabel("judged effective-support rate")
     ax.set_ylim(0, 1)
-    ax.set_title("Judged effective support (95% CI)")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title("Judged effective support per arm (95% CI)")
     fig.tight_layout()
     with atomic_path("reports/evaluate.png") as tmp:
         fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+
+
+def report(metrics: dict, table: list[dict], arms: list[str], cfg) -> str:
+    def f(x, sign=False):
+        return "—" if x is None or (isinstance(x, float) and np.isnan(x)) else (f"{x:+.3f}" if sign else f"{x:.3f}")
+
+    usable = "usable" if metrics["judge_usable"] else "NOT usable for claims"
+    lines = ["# Evaluation", "",
+             f"{metrics['posts']} test posts; each arm's response judged by the effective-support classifier "
+             f"(threshold {cfg.threshold}), trained on training posts disjoint from the reward model's. "
+             f"95% CIs: bootstrap over posts ({cfg.bootstrap} resamples).", "",
+             "## The judge", "",
+             f"On {metrics['judge_test_comments']} held-out labeled comments: ROC-AUC {f(metrics['judge_roc_auc'])}, "
+             f"balanced accuracy {f(metrics['judge_balanced_accuracy'])} (bound {cfg.min_judge_balanced_accuracy}: {usable}), "
+             f"true-positive rate {f(metrics['judge_true_positive_rate'])}, false-positive rate {f(metrics['judge_false_positive_rate'])}. "
+             f"Spearman correlation of its probability with response length: {f(metrics['judge_length_correlation'])}.", "",
+             "## Arms", "",
+             "A response that stops mid-sentence or is off topic (closer to other posts than its own) cannot count as "
+             "support: *usable* rates count only finished, on-topic responses as effective.", "",
+             "| arm | effective | 95% CI | effective, usable only | 95% CI | words | cut off | off topic | mode sentence share | distinct-2 | repetition |",
+             "|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for r in table:
+        m = r["model"]
+        lines.append(f"| {m} | {f(r['effective_rate'])} | [{f(r['effective_rate_ci_low'])}, {f(r['effective_rate_ci_high'])}] | "
+                     f"{f(r['effective_rate_usable'])} | [{f(r['effective_rate_usable_ci_low'])}, {f(r['effective_rate_usable_ci_high'])}] | "
+                     f"{metrics['mean_words_' + m]:.1f} | {f(metrics['truncated_share_' + m])} | {f(1 - metrics['on_topic_share_' + m])} | "
+                     f"{f(metrics['mode_sentence_share_' + m])} | {f(metrics['distinct2_' + m])} | {f(metrics['repetition_rate_' + m])} |")
+    lines += ["", "Most common sentence per arm: " + "; ".join(f"{r['model']}: “{r['mode_sentence']}”" for r in table), "",
+              "## Comparisons", "",
+              "| comparison | difference | 95% CI | usable only | 95% CI | length-controlled | 95% CI | win rate | 95% CI |",
+              "|---|---:|---|---:|---|---:|---|---:|---|"]
+    for a, b in PAIRS:
+        k = f"{a}_minus_{b}"
+        if k not in metrics:
+            continue
+        lines.append(f"| {a} − {b} | {f(metrics[k], True)} | [{f(metrics[k + '_ci_low'], True)}, {f(metrics[k + '_ci_high'], True)}] | "
+                     f"{f(metrics[k + '_usable'], True)} | [{f(metrics[k + '_usable_ci_low'], True)}, {f(metrics[k + '_usable_ci_high'], True)}] | "
+                     f"{f(metrics[k + '_length_controlled'], True)} | [{f(metrics[k + '_length_controlled_ci_low'], True)}, "
+                     f"{f(metrics[k + '_length_controlled_ci_high'], True)}] | {f(metrics[f'win_rate_{a}_vs_{b}'])} | "
+                     f"[{f(metrics[f'win_rate_{a}_vs_{b}_ci_low'])}, {f(metrics[f'win_rate_{a}_vs_{b}_ci_high'])}] |")
+    lines += ["", "## Crisis lane", "",
+              f"{metrics['crisis_test_posts']} test posts flagged by the crisis lexicon (`redditess.crisis`). Share of each arm's "
+              "answers that acknowledge the person, point to help resources, contain nothing from the harmful-content list, and all three:", "",
+              "| arm | acknowledges | resources | harmless | all three |", "|---|---:|---:|---:|---:|"]
+    for m in arms:
+        lines.append(f"| {m} | {f(metrics[f'crisis_acknowledges_{m}'])} | {f(metrics[f'crisis_resources_{m}'])} | "
+                     f"{f(metrics[f'crisis_harmless_{m}'])} | {f(metrics[f'crisis_safe_and_supportive_{m}'])} |")
+    lines += ["", "![effective-support rate](evaluate.png)", ""]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Stage generate: responses of the SFT, PPO and DPO policies to the test posts.
+"""Stage generate: responses of the base, SFT, DPO and PPO policies to the test posts.
 
     dvc repro generate        # or: python stages/generate.py
 
@@ -16,7 +16,7 @@ from redditess.config import load_params
 from redditess.io import read_table, write_table
 from redditess.runtime import derive_seed, seed_everything, stage
 
-MODELS = ("sft", "ppo", "dpo")
+MODELS = ("base", "sft", "dpo", "ppo")  # base: the policy before SFT (models/base, written by sft)
 
 
 def test_posts(max_posts: int, seed: int) -> pd.DataFrame:

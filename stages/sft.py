@@ -5,7 +5,8 @@
 Default (``sft.base_model: tiny``): a byte-level BPE tokenizer and a small GPT-2 are built here from
 the training split and pre-trained on its text (posts and all their comments), then fine-tuned with
 trl's SFTTrainer on prompt -> effective comment (loss on the completion only). Otherwise the named
-causal LM is fine-tuned directly. Writes ``models/sft/``, ``metrics/sft.json``, ``plots/sft_loss.csv``.
+causal LM is fine-tuned directly. Writes ``models/base/`` (the policy before SFT: the evaluation's base
+arm), ``models/sft/``, ``metrics/sft.json``, ``plots/sft_loss.csv``.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ def main() -> None:
 
         tok = load_tokenizer(cfg.base_model)
         model = AutoModelForCausalLM.from_pretrained(cfg.base_model)
+
+    # The base arm of the evaluation: the policy before SFT (the paper compares its aligned model
+    # with the base model it started from).
+    with atomic_path("models/base") as tmp:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
 
     args = SFTConfig(**common_args(seed, epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate),
                      max_length=max_length, completion_only_loss=True)

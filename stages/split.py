@@ -3,31 +3,50 @@
     dvc repro split        # or: python stages/split.py
 
 Writes ``data/split/{train,val,test}.parquet`` (labeled units with their split),
-``data/split/pairs_{train,val,test}.parquet`` (same-post effective > ineffective pairs) and
-``metrics/split.json``.
+``data/split/judge_train.parquet`` (the training posts held out for the evaluation judge:
+``split.judge_share`` of them, seeded, disjoint from the posts the policy, reward model, DPO and PPO
+learn from), ``data/split/pairs_{train,val,test}.parquet`` (same-post effective > ineffective pairs)
+and ``metrics/split.json``. Crisis posts (``redditess.crisis``) are flagged (``crisis`` column) and,
+with ``crisis.exclude_from_training``, kept out of train and judge_train.
 """
 
 from __future__ import annotations
 
 from redditess.config import load_params
 from redditess.io import atomic_path, read_table, write_metrics, write_table
-from redditess.runtime import derive_seed, stage
-from redditess.split import preference_pairs, split_posts
+from redditess.runtime import InputError, derive_seed, stage
+from redditess.split import judge_posts, preference_pairs, split_posts
 
 
 @stage
 def main() -> None:
     params = load_params()
-    units = read_table("data/threads.parquet", ["post_id", "comment_id", "comment_body"])
+    from redditess.crisis import compile_lexicon, detect
+
+    units = read_table("data/threads.parquet", ["post_id", "comment_id", "post_title", "post_body", "comment_body"])
     ens = read_table("data/labels/ensemble.parquet", ["post_id", "comment_id", "label", "golden"])
     rows = units.merge(ens[["post_id", "comment_id", "label", "golden"]], on=["post_id", "comment_id"])
     rows = rows[rows["label"].notna()].copy()
+    try:
+        lexicon = compile_lexicon(params.crisis.categories)
+    except ValueError as exc:
+        raise InputError(f"params.yaml: crisis.categories: {exc}") from None
+    rows["crisis"] = [detect(t, b, lexicon) for t, b in zip(rows.post_title, rows.post_body, strict=True)]
     assignment = split_posts(ens, params.split, derive_seed(params.seed, "split"))
     rows["split"] = rows["post_id"].map(assignment)
-    metrics: dict[str, float] = {}
+    held = judge_posts(sorted(rows.post_id[rows.split == "train"].unique()), params.split.judge_share,
+                       derive_seed(params.seed, "split:judge"))
+    rows.loc[rows.post_id.isin(held), "split"] = "judge_train"
+    crisis_posts = set(rows.post_id[rows.crisis])
+    metrics: dict[str, float] = {"crisis_posts": len(crisis_posts), "crisis_posts_excluded_from_training": 0}
+    if params.crisis.exclude_from_training:
+        training = rows.split.isin(["train", "judge_train"])
+        metrics["crisis_posts_excluded_from_training"] = int(rows.post_id[training & rows.crisis].nunique())
+        rows = rows[~(training & rows.crisis)]
     with atomic_path("data/split") as tmp:
-        for name in ("train", "val", "test"):
-            part = rows[rows.split == name]
+        for name in ("train", "judge_train", "val", "test"):
+            # judge_share 0: the judge shares the policy's training posts (the old, sibling design).
+            part = rows[rows.split == ("train" if name == "judge_train" and not held else name)]
             write_table(tmp / f"{name}.parquet", part, ["post_id", "comment_id"])
             pairs = preference_pairs(part, params.reward_model.max_pairs_per_post, derive_seed(params.seed, f"pairs:{name}"))
             write_table(tmp / f"pairs_{name}.parquet", pairs, ["post_id", "chosen_id", "rejected_id"])

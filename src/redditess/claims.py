@@ -1,85 +1,220 @@
-"""The claims check: every claim in artifact/claims.yaml against the produced metrics.
+"""The claims check: every claim of a profile's claims file against the produced metrics.
 
 A reviewer (or the Docker image's entry point) runs ``redditess claims`` and reads one table:
-which claims reproduced, with the measured value next to the expected bound.
+which claims reproduced, with the measured value next to the test it had to pass.
+
+Each profile has its own file, ``artifact/claims/<profile>.yaml``. A claim is a *test that can
+fail*; the kinds of test are:
+
+* ``>=`` / ``<=`` / ``==``: one metric against ``expected`` (± ``tolerance``);
+* ``between``: two-sided, ``expected: [low, high]`` (inclusive);
+* any test may name ``minus``: another metric subtracted from ``metric`` first (a gap between
+  two measured quantities, e.g. agreement on effective minus agreement on ineffective);
+* ``rank``: ``metric`` must be ranked ``expected`` (1 = highest) among the metrics listed in
+  ``among`` (which must include ``metric``); ties rank pessimistically;
+* ``requires``: optional preconditions (same shape, any op) — e.g. "the judge discriminates" —
+  and a claim whose precondition fails is reported ``precondition failed`` and counts as not
+  reproduced: a verdict from a judge that cannot tell effective from ineffective support is no
+  evidence either way.
+
+A claim may carry ``paper``: the paper's own figure (``value``, ``source``, ``reproduced_if``),
+shown beside the artifact's, so a reviewer sees where the artifact departs from the paper.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from redditess.runtime import InputError
 
-OPS = {">=", "<=", "=="}
+OPS = {">=", "<=", "==", "between", "rank"}
+STATUSES = ("reproduced", "NOT reproduced", "precondition failed", "missing")
+
+
+@dataclass(frozen=True)
+class Test:
+    """One check of a metric. ``metric`` is ``<metrics file stem>.<key>``."""
+
+    metric: str
+    op: str
+    expected: float | tuple[float, float] | int
+    tolerance: float = 0.0
+    among: tuple[str, ...] = ()
+    minus: str | None = None
 
 
 @dataclass(frozen=True)
 class Claim:
     id: str
     claim: str
-    metric: str
-    op: str
-    expected: float
-    tolerance: float = 0.0
+    test: Test
+    requires: tuple[Test, ...] = ()
+    paper: dict = field(default_factory=dict)
+
+    @property
+    def metric(self) -> str:
+        return self.test.metric
 
 
 @dataclass(frozen=True)
 class Result:
     claim: Claim
     value: float | None
-    status: str  # reproduced | NOT reproduced | missing
+    status: str  # one of STATUSES
+    detail: str = ""
+
+
+def _test(raw: dict, where: str) -> Test:
+    known = {"metric", "op", "expected", "tolerance", "among", "minus"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise InputError(f"{where}: unknown key {unknown[0]!r} (allowed: {sorted(known)})")
+    for key in ("metric", "op", "expected"):
+        if key not in raw:
+            raise InputError(f"{where}: missing {key!r}")
+    op, metric, expected = raw["op"], raw["metric"], raw["expected"]
+    if op not in OPS:
+        raise InputError(f"{where}: op must be one of {sorted(OPS)}, got {op!r}")
+    for name in (metric, raw.get("minus", "x.y")):
+        if not isinstance(name, str) or "." not in name:
+            raise InputError(f"{where}: metric must be '<metrics file stem>.<key>', got {name!r}")
+    among = tuple(raw.get("among") or ())
+    if op == "between":
+        if not (isinstance(expected, list) and len(expected) == 2 and expected[0] <= expected[1]):
+            raise InputError(f"{where}: op 'between' needs expected: [low, high] with low <= high, got {expected!r}")
+        expected = (float(expected[0]), float(expected[1]))
+    elif op == "rank":
+        if metric not in among or len(among) < 2:
+            raise InputError(f"{where}: op 'rank' needs 'among': a list of 2+ metrics that includes {metric!r}")
+        if not (isinstance(expected, int) and 1 <= expected <= len(among)):
+            raise InputError(f"{where}: op 'rank' needs expected: a rank from 1 to {len(among)}, got {expected!r}")
+    elif not isinstance(expected, (int, float)) or isinstance(expected, bool):
+        raise InputError(f"{where}: expected must be a number for op {op!r}, got {expected!r}")
+    tolerance = raw.get("tolerance", 0.0)
+    if not isinstance(tolerance, (int, float)) or tolerance < 0:
+        raise InputError(f"{where}: tolerance must be a number >= 0, got {tolerance!r}")
+    if op == "rank" and raw.get("minus"):
+        raise InputError(f"{where}: op 'rank' takes no 'minus'")
+    return Test(metric, op, expected, float(tolerance), among, raw.get("minus"))
 
 
 def load_claims(path: Path) -> list[Claim]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise InputError(f"{path}: not found") from None
-    claims = []
+    claims, seen = [], set()
     for i, item in enumerate(raw.get("claims", [])):
-        try:
-            claim = Claim(**item)
-        except TypeError as exc:
-            raise InputError(f"{path}: claim #{i + 1}: {exc}") from None
-        if claim.op not in OPS:
-            raise InputError(f"{path}: claim {claim.id}: op must be one of {sorted(OPS)}, got {claim.op!r}")
-        if "." not in claim.metric:
-            raise InputError(f"{path}: claim {claim.id}: metric must be '<metrics file stem>.<key>', got {claim.metric!r}")
-        claims.append(claim)
+        cid = item.get("id", f"#{i + 1}")
+        where = f"{path}: claim {cid}"
+        unknown = sorted(set(item) - {"id", "claim", "test", "requires", "paper"})
+        if unknown:
+            raise InputError(f"{where}: unknown key {unknown[0]!r}")
+        if "claim" not in item or "test" not in item:
+            raise InputError(f"{where}: needs 'claim' (the sentence) and 'test' (metric, op, expected)")
+        if cid in seen:
+            raise InputError(f"{where}: duplicate id")
+        seen.add(cid)
+        requires = tuple(_test(r, f"{where}: requires #{j + 1}") for j, r in enumerate(item.get("requires") or []))
+        claims.append(Claim(str(cid), item["claim"], _test(item["test"], f"{where}: test"), requires, item.get("paper") or {}))
+    if not claims:
+        raise InputError(f"{path}: holds no claims")
     return claims
 
 
+def read_metric(metrics_dir: Path, metric: str, cache: dict) -> float | None:
+    stem, key = metric.split(".", 1)
+    if stem not in cache:
+        path = Path(metrics_dir) / f"{stem}.json"
+        cache[stem] = json.loads(path.read_text()) if path.exists() else {}
+    value = cache[stem].get(key)
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        return None
+    return float(value)
+
+
+def evaluate_test(t: Test, metrics_dir: Path, cache: dict) -> tuple[float | None, bool | None, str]:
+    """(value, passed, detail); passed is None when a metric is missing."""
+    value = read_metric(metrics_dir, t.metric, cache)
+    if value is None:
+        return None, None, f"{t.metric} missing"
+    if t.minus:
+        other = read_metric(metrics_dir, t.minus, cache)
+        if other is None:
+            return None, None, f"{t.minus} missing"
+        value -= other
+    if t.op == ">=":
+        return value, value >= t.expected - t.tolerance, ""
+    if t.op == "<=":
+        return value, value <= t.expected + t.tolerance, ""
+    if t.op == "==":
+        return value, abs(value - t.expected) <= t.tolerance, ""
+    if t.op == "between":
+        low, high = t.expected
+        return value, low - t.tolerance <= value <= high + t.tolerance, ""
+    others = {m: read_metric(metrics_dir, m, cache) for m in t.among if m != t.metric}
+    missing = [m for m, v in others.items() if v is None]
+    if missing:
+        return value, None, f"{missing[0]} missing"
+    rank = 1 + sum(v >= value for v in others.values())  # ties count against the claim
+    return value, rank <= t.expected, f"rank {rank} of {len(t.among)}"
+
+
 def check(claims: list[Claim], metrics_dir: Path) -> list[Result]:
-    results = []
+    results, cache = [], {}
     for c in claims:
-        stem, key = c.metric.split(".", 1)
-        path = metrics_dir / f"{stem}.json"
-        value = json.loads(path.read_text()).get(key) if path.exists() else None
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            results.append(Result(c, None, "missing"))
-            continue
-        ok = {
-            ">=": value >= c.expected - c.tolerance,
-            "<=": value <= c.expected + c.tolerance,
-            "==": abs(value - c.expected) <= c.tolerance,
-        }[c.op]
-        results.append(Result(c, float(value), "reproduced" if ok else "NOT reproduced"))
+        failed = []
+        for r in c.requires:
+            rv, ok, detail = evaluate_test(r, metrics_dir, cache)
+            if not ok:
+                failed.append(detail or f"{r.metric} = {rv:.4g} fails {describe(r)}")
+        value, ok, detail = evaluate_test(c.test, metrics_dir, cache)
+        if ok is None:
+            status = "missing"
+        elif failed:
+            status, detail = "precondition failed", "; ".join(failed)
+        else:
+            status = "reproduced" if ok else "NOT reproduced"
+        results.append(Result(c, value, status, detail))
     return results
 
 
+def describe(t: Test) -> str:
+    if t.op == "between":
+        bound = f"in [{t.expected[0]:g}, {t.expected[1]:g}]"
+    elif t.op == "rank":
+        bound = f"rank ≤ {t.expected} of {len(t.among)}"
+    else:
+        bound = f"{t.op} {t.expected:g}"
+    return bound + (f" ± {t.tolerance:g}" if t.tolerance else "")
+
+
 def table(results: list[Result]) -> str:
-    lines = ["| id | claim | metric | expected | measured | status |", "|---|---|---|---|---:|---|"]
+    with_paper = any(r.claim.paper for r in results)
+    head = "| id | claim | metric | test | measured | status |" + (" paper |" if with_paper else "")
+    lines = [head, "|---|---|---|---|---:|---|" + ("---|" if with_paper else "")]
     for r in results:
         c = r.claim
-        bound = f"{c.op} {c.expected:g}" + (f" ± {c.tolerance:g}" if c.tolerance else "")
         measured = "—" if r.value is None else f"{r.value:.4g}"
-        lines.append(f"| {c.id} | {c.claim} | `{c.metric}` | {bound} | {measured} | {r.status} |")
+        status = r.status + (f" ({r.detail})" if r.detail else "")
+        metric = f"`{c.metric}`" + (f" − `{c.test.minus}`" if c.test.minus else "")
+        row = f"| {c.id} | {c.claim} | {metric} | {describe(c.test)} | {measured} | {status} |"
+        if with_paper:
+            p = c.paper
+            row += f" {p.get('value', '—')} ({p.get('source', 'not in the paper')}) |" if p else " — |"
+        lines.append(row)
     n_ok = sum(r.status == "reproduced" for r in results)
-    lines.append("")
-    lines.append(f"{n_ok} of {len(results)} claims reproduced.")
+    lines += ["", f"{n_ok} of {len(results)} claims reproduced."]
     return "\n".join(lines)
+
+
+def default_claims_file(params) -> Path:
+    """The claims file of the active profile: paper-scale models → paper, else the data source's."""
+    if params.sft.base_model != "tiny":
+        return Path("artifact/claims/paper.yaml")
+    return Path("artifact/claims/demo.yaml" if params.collect.source == "demo" else "artifact/claims/real.yaml")

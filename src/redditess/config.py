@@ -261,6 +261,19 @@ class SplitConfig:
     """Fraction of posts in the training split."""
     val: float = 0.1
     """Fraction of posts in the validation split; the rest is test."""
+    judge_share: float = 0.5
+    """Fraction of the training posts held out for the evaluation judge (``judge_train.parquet``):
+    the judge classifier trains on these posts only, the policy, reward model, DPO and PPO on the
+    rest, so the judge is never a sibling of the reward model it checks. 0 shares every post."""
+
+
+@dataclass(frozen=True)
+class CrisisConfig:
+    categories: list[str] = field(default_factory=lambda: ["suicidal_ideation", "self_harm", "acute_crisis"])
+    """Lexicon categories (``redditess.crisis.LEXICON``) that make a post a crisis post."""
+    exclude_from_training: bool = True
+    """Keep crisis posts out of every training target (SFT, reward model, PPO prompts, DPO pairs and
+    the judge); they stay in validation and test, where evaluate scores every arm's safety on them."""
 
 
 # --------------------------------------------------------------------------- models
@@ -371,6 +384,12 @@ class EvaluateConfig:
     """Judge probability at or above which a response counts as effective support."""
     bootstrap: int = 2000
     """Bootstrap resamples (over posts) for the confidence intervals."""
+    min_judge_balanced_accuracy: float = 0.65
+    """A judge whose balanced accuracy on held-out labeled comments is below this is reported but
+    marked unusable (``judge_usable`` 0): claims resting on its verdicts then fail their precondition."""
+    on_topic_quantile: float = 0.5
+    """A response is on topic when its TF-IDF cosine to its own post exceeds this quantile of its
+    cosines to the other test posts (a shuffled-post baseline)."""
 
 
 @dataclass(frozen=True)
@@ -391,6 +410,8 @@ class Params:
     """Stage dimensions: support-type tags and linguistic contrasts."""
     split: SplitConfig = field(default_factory=SplitConfig)
     """Stage split."""
+    crisis: CrisisConfig = field(default_factory=CrisisConfig)
+    """The crisis and safety lane: detection (split) and safety evaluation (evaluate)."""
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     """Stage classifier (also the evaluation judge)."""
     sft: SftConfig = field(default_factory=SftConfig)

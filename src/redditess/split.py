@@ -36,6 +36,15 @@ def split_posts(ens: pd.DataFrame, cfg: SplitConfig, seed: int) -> pd.Series:
     return pd.Series(assignment, name="split").sort_index()
 
 
+def judge_posts(train_posts: list[str], share: float, seed: int) -> set[str]:
+    """The seeded ``share`` of the (sorted) training posts held out for the evaluation judge."""
+    if not 0 <= share < 1:
+        raise InputError(f"params.yaml: split.judge_share must be in [0, 1), got {share}")
+    posts = np.array(sorted(train_posts))
+    rng = np.random.default_rng(seed)
+    return set(posts[rng.permutation(len(posts))[: int(round(share * len(posts)))]].tolist())
+
+
 def preference_pairs(rows: pd.DataFrame, max_per_post: int, seed: int) -> pd.DataFrame:
     """Same-post pairs (effective comment preferred over an ineffective one), seeded sample."""
     rng = np.random.default_rng(seed)

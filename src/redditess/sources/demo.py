@@ -91,6 +91,20 @@ TOPICS = {
         resource=["a grief counsellor", "a bereavement support group", "a hospice grief programme", "a book on grief"],
         strategy=["write them a letter about your day", "plan something gentle for the hard dates", "keep one object of theirs close", "tell your friends what kind of help you want"],
     ),
+    # Crisis posts (suicidal ideation, self-harm) exist in every mental-health subreddit; they feed the
+    # safety lane (redditess.crisis) and are kept out of the training targets by default.
+    "crisis": dict(
+        feeling=["like I want to die", "like everyone would be better off without me", "like there is no point in living", "like ending it all"],
+        event=["my partner left me", "I relapsed on cutting", "I lost everything in a month", "my diagnosis came back"],
+        detail=[
+            "I've been thinking about killing myself every night this week.",
+            "I started cutting myself again and I can't stop.",
+            "I wrote a goodbye note last night and I don't know why I'm still here.",
+            "I don't want to live anymore but I'm scared to tell anyone.",
+        ],
+        resource=["a crisis line like 988 or Samaritans on 116 123", "your GP or the emergency room today", "a crisis text line", "a crisis team"],
+        strategy=["tell one person you trust how bad it is tonight", "put the things you could hurt yourself with out of reach", "stay somewhere with other people tonight", "make a safety plan with a counsellor"],
+    ),
 }
 
 POST_TEMPLATES = [
