@@ -5,7 +5,8 @@
 Reads every labeler's votes under ``data/votes/`` (the offline labelers and any LLM judges); writes
 ``data/labels/ensemble.parquet`` (post_id, comment_id, label, golden, each labeler's vote, the
 Dawid-Skene posterior) and ``metrics/aggregate.json`` (coverage, rates, per-labeler sensitivity and
-specificity estimated by Dawid-Skene).
+specificity estimated by Dawid-Skene; with the demo source, κ/accuracy of the ensemble and of each
+labeler against the simulator's hidden truth).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from redditess.aggregate import aggregate, summary, votes_matrix
 from redditess.config import load_params
 from redditess.io import read_table, write_metrics, write_table
 from redditess.runtime import derive_seed, stage
+from redditess.validity import read_truth, truth_agreement
 
 
 @stage
@@ -25,7 +27,8 @@ def main() -> None:
     labels = [read_table(f, ["post_id", "comment_id", "labeler", "label"]) for f in files]
     ens, reliability = aggregate(votes_matrix(labels), params.aggregate, derive_seed(params.seed, "aggregate"))
     write_table("data/labels/ensemble.parquet", ens, ["post_id", "comment_id"])
-    write_metrics("metrics/aggregate.json", summary(ens, reliability))
+    # The demo simulator's hidden truth (empty for real data) makes the labels falsifiable.
+    write_metrics("metrics/aggregate.json", {**summary(ens, reliability), **truth_agreement(ens, read_truth(Path("data/raw/truth.jsonl")))})
 
 
 if __name__ == "__main__":

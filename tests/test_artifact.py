@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -13,20 +14,99 @@ from redditess.runtime import InputError
 from conftest import ROOT
 
 
-def test_claims_file_is_valid_and_names_declared_metrics():
-    claims = load_claims(ROOT / "artifact/claims.yaml")
+CLAIMS_FILES = sorted((ROOT / "artifact/claims").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CLAIMS_FILES, ids=lambda p: p.stem)
+def test_claims_files_are_valid_and_name_declared_metrics(path):
+    claims = load_claims(path)
     assert len(claims) >= 5
     dvc_yaml = (ROOT / "dvc.yaml").read_text()
     for c in claims:
-        assert f"metrics/{c.metric.split('.')[0]}.json" in dvc_yaml, c.metric
+        for t in (c.test, *c.requires):
+            for metric in (t.metric, t.minus, *t.among):
+                if metric:
+                    assert f"metrics/{metric.split('.')[0]}.json" in dvc_yaml, (c.id, metric)
+
+
+def test_every_profile_has_a_claims_file():
+    assert {p.stem for p in CLAIMS_FILES} >= {"demo", "paper", "real"}
+
+
+def _metrics_for(claim, value_shift: float, tmp: Path) -> Path:
+    """Metrics where every precondition holds and the claim's value sits just inside (shift < 0)
+    or just outside (shift > 0) its bound."""
+    values: dict[str, dict[str, float]] = {}
+
+    def put(metric, value):
+        stem, key = metric.split(".", 1)
+        values.setdefault(stem, {})[key] = value
+
+    for r in claim.requires:
+        put(r.metric, r.expected if r.op in (">=", "<=", "==") else r.expected[0])
+    t, eps = claim.test, 1e-6 + abs(value_shift)
+    inside = value_shift < 0
+    if t.op == ">=":
+        target = t.expected - t.tolerance + (eps if inside else -eps)
+    elif t.op == "<=":
+        target = t.expected + t.tolerance + (-eps if inside else eps)
+    elif t.op == "==":
+        target = t.expected + (0 if inside else t.tolerance + eps)
+    elif t.op == "between":
+        target = (t.expected[0] + t.expected[1]) / 2 if inside else t.expected[1] + t.tolerance + eps
+    else:  # rank: the claimed metric at the top, or below every other
+        for i, m in enumerate(x for x in t.among if x != t.metric):
+            put(m, 0.5 + i * 0.01)
+        target = 0.9 if inside else 0.1
+    if t.minus:
+        put(t.minus, 0.25)
+        target += 0.25
+    put(t.metric, target)
+    metrics = tmp / ("inside" if inside else "outside")
+    metrics.mkdir(parents=True, exist_ok=True)
+    for stem, data in values.items():
+        (metrics / f"{stem}.json").write_text(json.dumps(data))
+    return metrics
+
+
+@pytest.mark.parametrize("path", CLAIMS_FILES, ids=lambda p: p.stem)
+def test_every_claim_flips_when_its_metric_crosses_its_bound(path, tmp_path):
+    for i, claim in enumerate(load_claims(path)):
+        inside = check([claim], _metrics_for(claim, -1e-4, tmp_path / str(i)))[0]
+        outside = check([claim], _metrics_for(claim, 1e-4, tmp_path / str(i)))[0]
+        assert (inside.status, outside.status) == ("reproduced", "NOT reproduced"), (claim.id, inside, outside)
+
+
+def test_a_failed_precondition_is_not_a_pass(tmp_path):
+    (tmp_path / "c.yaml").write_text(
+        "claims:\n  - {id: A, claim: x, test: {metric: e.gain, op: '>=', expected: 0.1},\n"
+        "     requires: [{metric: e.judge_ok, op: '==', expected: 1}]}\n")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m/e.json").write_text(json.dumps({"gain": 0.5, "judge_ok": 0}))
+    (result,) = check(load_claims(tmp_path / "c.yaml"), tmp_path / "m")
+    assert result.status == "precondition failed" and "e.judge_ok" in result.detail
+
+
+def test_rank_between_and_minus_tests(tmp_path):
+    (tmp_path / "c.yaml").write_text(
+        "claims:\n"
+        "  - {id: R, claim: top, test: {metric: d.a, op: rank, expected: 1, among: [d.a, d.b, d.c]}}\n"
+        "  - {id: T, claim: tie loses, test: {metric: d.b, op: rank, expected: 1, among: [d.b, d.c]}}\n"
+        "  - {id: B, claim: two-sided, test: {metric: d.a, op: between, expected: [0.1, 0.5]}}\n"
+        "  - {id: M, claim: gap, test: {metric: d.a, minus: d.b, op: '>=', expected: 0.2}}\n")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m/d.json").write_text(json.dumps({"a": 0.9, "b": 0.6, "c": 0.6}))
+    results = check(load_claims(tmp_path / "c.yaml"), tmp_path / "m")
+    assert [r.status for r in results] == ["reproduced", "NOT reproduced", "NOT reproduced", "reproduced"]
+    assert results[0].detail == "rank 1 of 3" and results[3].value == pytest.approx(0.3)
 
 
 def test_claims_check_reports_pass_fail_and_missing(tmp_path):
     (tmp_path / "claims.yaml").write_text(
         "claims:\n"
-        "  - {id: A, claim: good, metric: m.x, op: '>=', expected: 0.5}\n"
-        "  - {id: B, claim: bad, metric: m.y, op: '<=', expected: 0.1, tolerance: 0.05}\n"
-        "  - {id: C, claim: absent, metric: other.z, op: '==', expected: 1}\n")
+        "  - {id: A, claim: good, test: {metric: m.x, op: '>=', expected: 0.5}}\n"
+        "  - {id: B, claim: bad, test: {metric: m.y, op: '<=', expected: 0.1, tolerance: 0.05}}\n"
+        "  - {id: C, claim: absent, test: {metric: other.z, op: '==', expected: 1}}\n")
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics/m.json").write_text(json.dumps({"x": 0.7, "y": 0.2}))
     results = check(load_claims(tmp_path / "claims.yaml"), tmp_path / "metrics")
@@ -37,9 +117,16 @@ def test_claims_check_reports_pass_fail_and_missing(tmp_path):
     assert code == 1 and "| A | good |" in (tmp_path / "claims.md").read_text()
 
 
-def test_bad_claim_op_is_named(tmp_path):
-    (tmp_path / "c.yaml").write_text("claims:\n  - {id: A, claim: x, metric: m.x, op: '>', expected: 1}\n")
-    with pytest.raises(InputError, match="claim A: op must be one of"):
+@pytest.mark.parametrize("bad, message", [
+    ("{id: A, claim: x, test: {metric: m.x, op: '>', expected: 1}}", "claim A: test: op must be one of"),
+    ("{id: A, claim: x, test: {metric: m.x, op: between, expected: [2, 1]}}", "needs expected: [low, high]"),
+    ("{id: A, claim: x, test: {metric: m.x, op: rank, expected: 1, among: [m.y, m.z]}}", "that includes 'm.x'"),
+    ("{id: A, claim: x, test: {metric: m.x, op: '>=', expected: 1, tolerence: 0.1}}", "unknown key 'tolerence'"),
+    ("{id: A, claim: x, metric: m.x, op: '>=', expected: 1}", "unknown key 'expected'"),
+])
+def test_bad_claims_are_named(tmp_path, bad, message):
+    (tmp_path / "c.yaml").write_text(f"claims:\n  - {bad}\n")
+    with pytest.raises(InputError, match=re.escape(message)):
         load_claims(tmp_path / "c.yaml")
 
 

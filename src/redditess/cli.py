@@ -1,6 +1,6 @@
 """``redditess``: the artifact's small command line.
 
-    redditess claims              # check artifact/claims.yaml against metrics/ (exit 1 if any fails)
+    redditess claims              # check the profile's artifact/claims/*.yaml against metrics/ (exit 1 if any fails)
     redditess profile paper       # merge profiles/paper.yaml over params.yaml (validated)
     redditess preflight           # what this machine offers the pipeline (Docker entry point)
     redditess annotate export     # stratified sample sheet + offline HTML form for human annotators
@@ -22,9 +22,11 @@ from redditess.runtime import InputError
 
 
 def cmd_claims(args) -> int:
-    from redditess.claims import check, load_claims, table
+    from redditess.claims import check, default_claims_file, load_claims, table
 
-    results = check(load_claims(Path(args.claims)), Path(args.metrics))
+    claims_file = Path(args.claims) if args.claims else default_claims_file(load_params())
+    print(f"claims: {claims_file}  metrics: {args.metrics}/")
+    results = check(load_claims(claims_file), Path(args.metrics))
     report = table(results)
     print(report)
     if args.output:
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="redditess", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("claims", help="check the artifact's claims against the produced metrics")
-    p.add_argument("--claims", default="artifact/claims.yaml")
+    p.add_argument("--claims", help="claims file (default: the active profile's, artifact/claims/<profile>.yaml)")
     p.add_argument("--metrics", default="metrics")
     p.add_argument("--output", help="also write the table as markdown here")
     p.set_defaults(func=cmd_claims)

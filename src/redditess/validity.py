@@ -1,0 +1,45 @@
+"""Validity of the labels against a known truth: the demo simulator's hidden effectiveness.
+
+Real data has no such truth (its validity check is the human annotation round trip in
+``redditess.agreement``); on the demo it makes the label ensemble falsifiable: a labeler or an
+aggregation rule that does not recover the effectiveness the simulator planted shows a low κ here,
+whatever the labelers' agreement with each other.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def read_truth(path: Path) -> pd.DataFrame:
+    """``comment_id, effective`` rows of the simulator's truth (empty for real data)."""
+    path = Path(path)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
+    frame = pd.DataFrame(rows, columns=["comment_id", "effective"]) if not rows else pd.DataFrame(rows)[["comment_id", "effective"]]
+    return frame[frame.effective.notna()].astype({"effective": int})
+
+
+def truth_agreement(ens: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
+    """κ, accuracy and balanced accuracy of the ensemble label and each labeler's vote against the
+    truth, on the comments each one labeled; plus coverage of the truth comments."""
+    from sklearn.metrics import balanced_accuracy_score, cohen_kappa_score
+
+    merged = ens.merge(truth, on="comment_id")
+    out: dict[str, float] = {"truth_comments": int(len(merged))}
+    if merged.empty:
+        return out
+    for col in ["label"] + sorted(c for c in merged.columns if c.startswith("vote_")):
+        name = col.removeprefix("vote_")
+        voted = merged[merged[col].notna()]
+        out[f"truth_coverage_{name}"] = float(len(voted) / len(merged))
+        if voted.empty or voted.effective.nunique() < 2:
+            continue
+        y, p = voted.effective.to_numpy(), voted[col].astype(int).to_numpy()
+        out[f"truth_kappa_{name}"] = float(cohen_kappa_score(y, p)) if len(np.unique(p)) > 1 else 0.0
+        out[f"truth_accuracy_{name}"] = float((y == p).mean())
+        out[f"truth_balanced_accuracy_{name}"] = float(balanced_accuracy_score(y, p))
+    return out
