@@ -1,15 +1,16 @@
 import json
+import subprocess
 import sys
 
 import pytest
 
 from redditess.config import DemoConfig
-from redditess.privacy import KEEP_FIELDS, anonymize, pseudonym, salt_from_env, scrub
+from redditess.privacy import KEEP_FIELDS, anonymize, pseudonym, salt_fingerprint, salt_from_env, scrub
 from redditess.runtime import InputError
 from redditess.sources.demo import simulate
-from redditess.takedown import load_takedown, removed_comments
+from redditess.takedown import comment_cycles, load_takedown, removed_comments
 
-from conftest import ROOT, copy_pipeline, output_text, run_stage, write_params
+from conftest import ROOT, copy_pipeline, output_text, run_stage, stage_env, write_params
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import pii_benchmark  # noqa: E402
@@ -128,3 +129,60 @@ def test_pii_planted_in_1000_records_reaches_no_output(tmp_path, monkeypatch):
     leaks = [p for p in planted if p in text]
     assert not leaks, f"{len(leaks)} planted strings leaked, e.g. {leaks[:5]}"
     assert "{{EMAIL}}" in text and "pii-test-salt-0123456789" not in text
+
+
+def test_threads_stops_when_the_salt_differs_from_collects(tmp_path, monkeypatch):
+    out = simulate(DemoConfig(n_threads=20), 3)
+    repo = copy_pipeline(tmp_path / "repo")
+    (repo / "dumps").mkdir()
+    (repo / "dumps/RS_s.ndjson").write_text("".join(json.dumps(s) + "\n" for s in out.submissions))
+    (repo / "dumps/RC_s.ndjson").write_text("".join(json.dumps(c) + "\n" for c in out.comments))
+    write_params(repo, {"collect": {"source": "dump", "dump": {"paths": ["dumps/R*.ndjson"]}}})
+    monkeypatch.setenv("REDDITESS_SALT", "the-salt-collect-used-0123")
+    run_stage(repo, "collect")
+    report = json.loads((repo / "data/raw/report.json").read_text())
+    assert report["salt_fingerprint"] == salt_fingerprint("the-salt-collect-used-0123")
+    assert "the-salt-collect-used" not in (repo / "data/raw/report.json").read_text()
+    monkeypatch.setenv("REDDITESS_SALT", "another-salt-at-threads-0123")
+    proc = run_stage(repo, "threads", check=False)
+    assert proc.returncode == 2 and not (repo / "data/threads.parquet").exists()
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: REDDITESS_SALT differs from the salt collect used (data/raw/report.json")
+    monkeypatch.setenv("REDDITESS_SALT", "the-salt-collect-used-0123")
+    run_stage(repo, "threads")
+
+
+def test_parent_cycles_are_found_and_never_hang_a_takedown():
+    comments = [
+        {"id": "c1", "link_id": "t3_p1", "parent_id": "t3_p1"}, {"id": "c2", "link_id": "t3_p1", "parent_id": "t1_c1"},
+        {"id": "self", "link_id": "t3_p1", "parent_id": "t1_self"},  # its own parent
+        {"id": "a", "link_id": "t3_p1", "parent_id": "t1_b"}, {"id": "b", "link_id": "t3_p1", "parent_id": "t1_a"},
+        {"id": "under", "link_id": "t3_p1", "parent_id": "t1_a"},  # hangs off the cycle, not on it
+    ]
+    assert comment_cycles(comments) == {"self", "a", "b"}
+    assert removed_comments(comments, set()) == set()
+    assert removed_comments(comments, {"zzz"}) == set()  # any takedown entry used to loop forever here
+    assert removed_comments(comments, {"c1"}) == {"c1", "c2"}
+    assert removed_comments(comments, {"a"}) == {"a", "b", "under"}
+
+
+@pytest.mark.parametrize("takedown", ["", "t1_zzz\n"])
+def test_collect_drops_cycles_in_bounded_time(tmp_path, monkeypatch, takedown):
+    repo = copy_pipeline(tmp_path / "repo")
+    (repo / "dumps").mkdir()
+    post = {"id": "p1", "title": "t", "selftext": "s", "author": "x", "subreddit": "depression", "edited": True}
+    comments = [dict(id="c1", link_id="t3_p1", parent_id="t3_p1", body="ok", author="y", subreddit="depression"),
+                dict(id="self", link_id="t3_p1", parent_id="t1_self", body="me", author="y", subreddit="depression"),
+                dict(id="a", link_id="t3_p1", parent_id="t1_b", body="a", author="y", subreddit="depression"),
+                dict(id="b", link_id="t3_p1", parent_id="t1_a", body="b", author="y", subreddit="depression")]
+    (repo / "dumps/RS_c.ndjson").write_text(json.dumps(post) + "\n")
+    (repo / "dumps/RC_c.ndjson").write_text("".join(json.dumps(c) + "\n" for c in comments))
+    (repo / "takedown.txt").write_text(takedown)
+    write_params(repo, {"collect": {"source": "dump", "dump": {"paths": ["dumps/R*.ndjson"]}}})
+    monkeypatch.setenv("REDDITESS_SALT", "cycle-test-salt-0123456789")
+    proc = subprocess.run([sys.executable, "stages/collect.py"], cwd=repo, env=stage_env(repo), capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    counts = json.loads((repo / "data/raw/report.json").read_text())["counts"]
+    assert counts["dropped_comment_cycle"] == 3 and counts["comments"] == 1 and counts["takedown_comments"] == 0
+    assert not (repo / ".redditess-tmp").exists() or not any((repo / ".redditess-tmp").iterdir())
