@@ -186,3 +186,37 @@ def test_collect_drops_cycles_in_bounded_time(tmp_path, monkeypatch, takedown):
     counts = json.loads((repo / "data/raw/report.json").read_text())["counts"]
     assert counts["dropped_comment_cycle"] == 3 and counts["comments"] == 1 and counts["takedown_comments"] == 0
     assert not (repo / ".redditess-tmp").exists() or not any((repo / ".redditess-tmp").iterdir())
+
+
+PRIVATE_PATHS = ["dumps/RC_2024-01.zst", "ledgers/gpt4o.jsonl", "annotation/sample.csv", "annotation/form.html",
+                 ".cache/praw/journal.json", ".dvc/cache/files/md5/ab/cdef0123", ".dvc/config.local", ".dvc/tmp/lock",
+                 ".redditess-tmp/collect/records.sqlite", "data/raw/RC.ndjson", "data/votes/.op_reply.parquet.x1.tmp",
+                 "models/sft/model.safetensors", "metrics/collect.json", "reports/threads.md", ".env"]
+PUBLIC_PATHS = ["params.yaml", "dvc.yaml", "src/redditess/privacy.py", "stages/collect.py", "takedown.txt",
+                "docker/entrypoint.sh", "requirements.txt", "pyproject.toml"]
+
+
+def test_docker_build_context_holds_no_private_path(tmp_path):
+    """The context `docker build .` sends, computed with docker's own .dockerignore matcher."""
+    from docker.utils.build import exclude_paths
+
+    for rel in PRIVATE_PATHS + PUBLIC_PATHS:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    patterns = [p.strip() for p in (ROOT / ".dockerignore").read_text().splitlines() if p.strip() and not p.startswith("#")]
+    context = exclude_paths(str(tmp_path), list(patterns), dockerfile="docker/Dockerfile.cpu")
+    assert not [p for p in PRIVATE_PATHS if p in context]
+    assert set(PUBLIC_PATHS) <= context
+    real = exclude_paths(str(ROOT), list(patterns), dockerfile="docker/Dockerfile.cpu")
+    private_roots = ("dumps/", "ledgers/", "annotation/", ".cache/", ".dvc/cache/", ".dvc/tmp/", ".redditess-tmp/",
+                     "data/", "models/", ".git/", ".venv/")
+    assert not [p for p in real if p.startswith(private_roots) or p in (".dvc/config.local", ".env")]
+
+
+def test_git_ignores_every_private_path():
+    proc = subprocess.run(["git", "check-ignore", "--no-index", "--verbose", "--non-matching", *PRIVATE_PATHS],
+                          cwd=ROOT, capture_output=True, text=True)
+    not_ignored = [line.split("\t")[1] for line in proc.stdout.splitlines() if line.startswith("::")]
+    assert not not_ignored
+    proc = subprocess.run(["git", "check-ignore", "--no-index", *PUBLIC_PATHS], cwd=ROOT, capture_output=True, text=True)
+    assert proc.stdout == ""
