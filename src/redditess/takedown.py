@@ -3,8 +3,12 @@
 ``takedown.txt`` (tracked in git, a dependency of the collect stage) holds one id per line, bare or
 with its ``t3_``/``t1_`` prefix; ``#`` starts a comment. A post id removes the post and every
 comment under it; a comment id removes the comment and its replies. Collect applies the list before
-writing anything, so every downstream stage rebuilds without them. The DVC cache and remote still
-hold earlier versions: purge them with ``dvc gc --workspace --cloud`` after a takedown.
+writing anything, so every downstream stage rebuilds without them; a judge stage keeps in its
+ledger only the answers for the current units, so the requests and rationales of removed units go
+too. Outside the pipeline, ``redditess takedown apply`` removes them from annotation exports and
+human sheets; the DVC cache and remote still hold earlier versions until ``dvc gc --workspace
+--cloud``; ``redditess takedown verify`` then searches every output, the cache and directory
+remotes for the ids and their texts (see :mod:`redditess.purge` and the README's takedown procedure).
 """
 
 from __future__ import annotations
