@@ -220,3 +220,32 @@ def test_git_ignores_every_private_path():
     assert not not_ignored
     proc = subprocess.run(["git", "check-ignore", "--no-index", *PUBLIC_PATHS], cwd=ROOT, capture_output=True, text=True)
     assert proc.stdout == ""
+
+
+def test_scratch_stores_stay_in_the_workspace_and_are_removed_on_success_failure_and_after_a_kill(tmp_path, monkeypatch):
+    repo = copy_pipeline(tmp_path / "repo")
+    stale = repo / ".redditess-tmp/collect/records.sqlite"  # what a killed collect leaves behind
+    stale.parent.mkdir(parents=True)
+    stale.write_text("raw records")
+    write_params(repo, {"collect": {"demo": {"n_threads": 5}}})
+    run_stage(repo, "collect")
+    assert not stale.parent.exists()
+    (repo / "dumps").mkdir()
+    (repo / "dumps/RC_x.ndjson").write_text(json.dumps({"id": "c1", "link_id": "t3_p", "parent_id": "t3_p"}) + "\n")
+    write_params(repo, {"collect": {"source": "dump", "strict": True, "dump": {"paths": ["dumps/RC_*.ndjson"]}}})
+    monkeypatch.setenv("REDDITESS_SALT", "scratch-test-salt-0123456789")
+    (repo / "dumps/RC_x.ndjson").write_text('{"id": "c1", "body": 5}\n')
+    proc = run_stage(repo, "collect", check=False)
+    assert proc.returncode == 2 and "malformed record: field 'body' must be str" in proc.stderr
+    assert not (repo / ".redditess-tmp/collect").exists()  # removed on failure too
+
+
+def test_atomic_writes_remove_what_a_killed_run_left_inside_an_output_folder(tmp_path, monkeypatch):
+    from redditess.io import write_text
+
+    monkeypatch.chdir(tmp_path)
+    leftover = tmp_path / "data/votes/.op_reply.parquet.k1ll3d.tmp"
+    leftover.mkdir(parents=True)
+    (leftover / "op_reply.parquet").write_text("half")
+    write_text("data/votes/op_reply.parquet", "whole")
+    assert sorted(p.name for p in (tmp_path / "data/votes").iterdir()) == ["op_reply.parquet"]
