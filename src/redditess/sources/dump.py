@@ -110,7 +110,7 @@ def _zst_reader(raw, path: Path) -> Callable[[int], bytes]:
     fed in small pieces, so everything decoded before the damage is returned first; then
     :class:`DamagedFile` is raised. Concatenated frames (pzstd) are read one after the other."""
     dctx = zstandard.ZstdDecompressor(max_window_size=2**31)
-    state = {"obj": dctx.decompressobj(), "offset": 0, "fed": 0, "out": 0, "pending": b"", "done": False}
+    state = {"obj": dctx.decompressobj(), "offset": 0, "done": False}
 
     def pieces() -> Iterator[bytes]:
         obj = state["obj"]
@@ -124,7 +124,6 @@ def _zst_reader(raw, path: Path) -> Callable[[int], bytes]:
                                       f"({str(exc).splitlines()[0]})") from None
                 in_frame = True
                 if out:
-                    state["out"] += len(out)
                     yield out
                 if obj.eof:  # a frame ended: anything after it starts the next frame
                     rest = obj.unused_data
@@ -140,7 +139,8 @@ def _zst_reader(raw, path: Path) -> Callable[[int], bytes]:
     it = pieces()
 
     def read(n: int) -> bytes:
-        buf, size = [state["pending"]], len(state["pending"])
+        """At least ``n`` bytes (a little more: no copy to cut them), fewer only at the end."""
+        buf, size = [], 0
         while size < n and not state["done"]:
             try:
                 piece = next(it)
@@ -152,11 +152,10 @@ def _zst_reader(raw, path: Path) -> Callable[[int], bytes]:
                 break
             buf.append(piece)
             size += len(piece)
-        data = b"".join(buf)
+        data = buf[0] if len(buf) == 1 else b"".join(buf)
         if not data and state.get("error"):
             raise state["error"]
-        state["pending"] = data[n:]
-        return data[:n]
+        return data
 
     return read
 
