@@ -89,8 +89,10 @@ class CollectConfig:
     """Environment variable with the secret salt for author pseudonyms (never written anywhere).
     Required for real data; the demo source falls back to a public salt (its authors are simulated)."""
     scrub_pii: bool = True
-    """Replace e-mail addresses, phone numbers, URLs, handles and u/ mentions in titles and bodies by
-    ``{{KIND}}`` placeholders before any record is written."""
+    """Replace personal data (e-mail, phone, address, postcode, IP, date of birth, usernames, handles,
+    links to a person, card numbers, SSNs, self-stated names) in titles, bodies and flair by typed
+    ``{{KIND}}`` placeholders before any record is written (see redditess.privacy). Control and
+    invisible characters are removed either way."""
     demo: DemoConfig = field(default_factory=DemoConfig)
     """Settings of the demo simulator."""
     dump: DumpConfig = field(default_factory=DumpConfig)

@@ -33,8 +33,9 @@ stage, before anything is written, so no output of any stage holds a username or
   Names anywhere else are not detected: no person-name NER model ships on the package registry
   with a clear provenance (spaCy's pipelines are distributed outside it), so this is a documented
   gap; to plug one in, add a detector returning ``(start, end, "{{NAME}}")`` spans to ``DETECTORS``.
-  ``benchmarks/pii_benchmark.jsonl`` measures every kind both ways (recall on planted items, changes
-  to clean sentences); tests/test_privacy.py asserts the figures quoted in the README.
+  ``benchmarks/pii/`` (run by ``benchmarks/pii_benchmark.py``) measures every kind both ways
+  (recall on planted items, changes to clean sentences and real texts); tests/test_privacy.py
+  asserts the figures quoted in the README.
 """
 
 from __future__ import annotations
