@@ -2,6 +2,7 @@
 
     python benchmarks/pii_benchmark.py                        # planted + clean sentences
     python benchmarks/pii_benchmark.py --real ../shared/data  # also the share of real texts changed
+    python benchmarks/pii_benchmark.py --adversarial          # also the slowest of some hostile texts
 
 ``benchmarks/pii/planted.yaml`` (kinds, values, templates) expands into planted sentences, a quarter
 of them obfuscated (zero-width space inside the value, or full-width characters);
@@ -141,9 +142,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real", type=Path, help="folder of real NDJSON records (e.g. ../shared/data)")
     parser.add_argument("--show", action="store_true", help="print every miss and every changed text")
+    parser.add_argument("--adversarial", action="store_true", help="time the scrubber on hostile 40k-character texts")
     args = parser.parse_args()
     res = run(args.real)
     print(table(res))
+    if args.adversarial:
+        import time
+
+        from redditess.privacy import scrub
+
+        # Reddit caps a post at 40,000 characters; patterns that backtrack would take minutes here
+        hostile = {"word@word": "a" * 20000 + "@" + "b" * 20000, "dotted run": "a.b" * 13000 + "@x",
+                   "spelled at": "a at b " * 6000, "digits": "4111 " * 8000, "ones": "1 " * 20000,
+                   "postcodes": "SW1A 2AA " * 4500, "addresses": "1 Elm Street, London NW1 6XE " * 1400,
+                   "zero-width": "\u200b".join("abc" * 4500), "full-width": "ｍ" * 40000}
+        for name, text in hostile.items():
+            start = time.perf_counter()
+            scrub(text)
+            print(f"{name:>12}: {len(text):>6} chars scrubbed in {time.perf_counter() - start:.2f} s")
     if args.show:
         for kind, misses in res.missed.items():
             for m in misses:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import itertools
 import os
 import re
 import unicodedata
@@ -140,9 +141,10 @@ def _normalised(text: str) -> tuple[str, list[int] | None]:
 # --------------------------------------------------------------------------- detectors
 Span = tuple[int, int, str]
 TLDS = r"(?:com|org|net|edu|gov|io|co|uk|me|ly|gg|tv|info|de|fr|ca|au|us|biz|xyz|app|dev|ru|in)"
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b")
+# Bounded repeats and a start only at the beginning of a run: linear time on adversarial text.
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[A-Za-z]{2,24}\b")
 EMAIL_SPELLED = re.compile(
-    rf"\b[\w.+-]+\s*(?:\[at\]|\(at\)|\{{at\}}|\s+at\s+)\s*[\w-]+\s*(?:\[dot\]|\(dot\)|\s+dot\s+|\.)\s*{TLDS}\b", re.I)
+    rf"(?<![\w.+-])[\w.+-]{{1,64}}\s*(?:\[at\]|\(at\)|\{{at\}}|\s+at\s+)\s*[\w-]{{1,63}}\s*(?:\[dot\]|\(dot\)|\s+dot\s+|\.)\s*{TLDS}\b", re.I)
 URL = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]{}\"']+|\b(?:[\w-]+\.)+" + TLDS + r"/[^\s<>()\[\]{}\"']*", re.I)
 PERSON_URL = re.compile(
     r"(?:^|[/.])(?:facebook\.com|fb\.com|instagram\.com|twitter\.com|x\.com|tiktok\.com|snapchat\.com|linkedin\.com/in"
@@ -167,6 +169,7 @@ STREET = re.compile(
 STREET_NUMBER = re.compile(r"\d{1,5}[A-Za-z]?\b")
 STREET_WORD = re.compile(r"\b[A-Z][a-z']+\s+" + STREET_SUFFIX + r"\b")
 ADDRESS_END = re.compile(r"(?:\b[A-Z]{2}\s+\d{5}(?:-\d{4})?|\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\b[A-Z]\d[A-Z]\s*\d[A-Z]\d)\s*$")
+PYAP_WINDOWS = 32
 POSTAL_TAIL = re.compile(r"\b(?:[A-Z]{2}\s+\d{5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|[A-Z]\d[A-Z]\s*\d[A-Z]\d)\b")
 UK_POSTCODE = re.compile(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR)\s*\d[A-Z]{2}\b")
 US_ZIP = re.compile(r"\b(?:zip(?:\s*code)?|postcode|postal code)\s*(?:is|:)?\s*(?P<z>\d{5}(?:-\d{4})?)\b", re.I)
@@ -287,7 +290,9 @@ def _addresses(text: str) -> list[Span]:
     out: list[Span] = [(m.start(), m.end(), "{{ADDRESS}}") for m in STREET.finditer(text)]
     # pyap is slow on long prose: run it only on the 160 characters before each postal-code-like
     # token (a postal address ends in one), with offsets shifted back
-    for end_m in POSTAL_TAIL.finditer(text):
+    # (at most PYAP_WINDOWS per text: a text listing hundreds of postcodes would take minutes; the
+    # street-line and postcode rules above still cover all of it)
+    for end_m in itertools.islice(POSTAL_TAIL.finditer(text), PYAP_WINDOWS):
         lo, hi = max(0, end_m.start() - 160), end_m.end()
         window = text[lo:hi]
         for country in ("US", "GB", "CA"):
