@@ -79,6 +79,8 @@ def test_anonymize_keeps_only_the_fields_the_study_needs():
     assert set(out) <= KEEP_FIELDS and out["author"] == pseudonym("bob", "s") and out["body"] == "hi {{EMAIL}}"
     flair = anonymize({"id": "p", "title": "t", "link_flair_text": "call me on 07700 900123"}, "s", True)
     assert flair["link_flair_text"] == "call me on {{PHONE}}"
+    ansi = anonymize({"id": "p", "subreddit": "dep\x1b[2Jression", "body": "ok\x1b]0;pwned\x07 fine"}, "s", False)
+    assert (ansi["subreddit"], ansi["body"]) == ("depression", "ok fine")
 
 
 def test_takedown_removes_posts_comments_and_their_replies(tmp_path):

@@ -419,7 +419,7 @@ def anonymize(record: dict, salt: str, scrub_pii: bool) -> dict:
     """A minimised, pseudonymised, cleaned and scrubbed copy of one Pushshift record."""
     out = {k: v for k, v in record.items() if k in KEEP_FIELDS}
     out["author"] = pseudonym(record.get("author"), salt)
-    for key in TEXT_FIELDS:
-        if isinstance(out.get(key), str):
-            out[key] = scrub(out[key]) if scrub_pii else clean_text(out[key])
+    for key, value in out.items():
+        if isinstance(value, str):
+            out[key] = scrub(value) if scrub_pii and key in TEXT_FIELDS else clean_text(value)
     return out
