@@ -7,22 +7,24 @@ listings, or rehydration of published ids with ``collect.praw.ids_file``). Ids i
 are removed before anything is written. Outputs ``data/raw/`` (RS.ndjson submissions, RC.ndjson
 comments, both sorted by id; truth.jsonl, the demo simulator's hidden truth, empty for real
 sources; report.json, the line accounting) and ``metrics/collect.json``. Every record is
-minimised, its author pseudonymised (salt from ``$REDDITESS_SALT``) and its text scrubbed of contact
-details before it is written (see ``redditess.privacy``).
+minimised, its author pseudonymised (salt from ``$REDDITESS_SALT``; its keyed fingerprint goes to
+report.json so later stages can check they use the same salt) and its text scrubbed of personal data
+before it is written (see ``redditess.privacy``). Comments on a parent cycle (their own parent, or
+``a -> b -> a``) are dropped and counted. Dump records wait in a SQLite store in the stage's scratch
+folder inside the workspace, removed when the stage ends (or at its next start after a kill).
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from redditess.config import load_params
 from redditess.io import atomic_path, dumps, write_metrics
-from redditess.privacy import anonymize, salt_from_env
-from redditess.runtime import stage
+from redditess.privacy import anonymize, salt_fingerprint, salt_from_env
+from redditess.runtime import scratch_dir, stage
 from redditess.sources import demo, dump, live
-from redditess.takedown import load_takedown, removed_comments
+from redditess.takedown import comment_cycles, load_takedown, removed_comments
 
 RAW = Path("data/raw")
 
@@ -46,51 +48,55 @@ def main() -> None:
     cfg = params.collect
     takedown = load_takedown("takedown.txt")
     salt = salt_from_env(cfg.salt_env, cfg.source)
-    report: dict = {"source": cfg.source}
+    report: dict = {"source": cfg.source, "salt_fingerprint": salt_fingerprint(salt)}
     counts: dict[str, int] = {}
     truth: list[dict] = []
-    with tempfile.TemporaryDirectory(prefix="redditess-collect-") as scratch:
-        if cfg.source == "dump":
-            store = dump.RecordStore(Path(scratch) / "records.sqlite")
-            stats = dump.read_dumps(cfg.dump, cfg.strict, store)
-            counts = {f"lines_{k}": v for k, v in sorted(stats.lines.items())}
-            report["malformed_examples"] = stats.malformed_examples
-            report["files"] = [str(p) for p in dump.resolve_paths(cfg.dump.paths)]
+    scratch = scratch_dir()  # inside the workspace; runtime.stage removes it
+    if cfg.source == "dump":
+        store = dump.RecordStore(scratch / "records.sqlite")
+        stats = dump.read_dumps(cfg.dump, cfg.strict, store)
+        counts = {f"lines_{k}": v for k, v in sorted(stats.lines.items())}
+        report["malformed_examples"] = stats.malformed_examples
+        report["damaged_files"] = stats.damaged
+        report["files"] = [str(p) for p in dump.resolve_paths(cfg.dump.paths)]
 
-            def submissions() -> Iterator[dict]:
-                return store.records("submission")
+        def submissions() -> Iterator[dict]:
+            return store.records("submission")
 
-            def comments() -> Iterator[dict]:
-                return store.records("comment")
+        def comments() -> Iterator[dict]:
+            return store.records("comment")
+    else:
+        if cfg.source == "demo":
+            out = demo.simulate(cfg.demo, params.seed)
+            subs, coms, truth = out.submissions, out.comments, out.truth
+        elif cfg.praw.ids_file:
+            subs, coms, status = live.rehydrate(cfg.praw, params.seed)
+            counts = {f"rehydrate_{k}": v for k, v in sorted(status.items())}
         else:
-            if cfg.source == "demo":
-                out = demo.simulate(cfg.demo, params.seed)
-                subs, coms, truth = out.submissions, out.comments, out.truth
-            elif cfg.praw.ids_file:
-                subs, coms, status = live.rehydrate(cfg.praw, params.seed)
-                counts = {f"rehydrate_{k}": v for k, v in sorted(status.items())}
-            else:
-                subs, coms = live.collect_live(cfg.praw, params.seed)
-            subs = sorted(subs, key=lambda r: r["id"])
-            coms = sorted(coms, key=lambda r: r["id"])
+            subs, coms = live.collect_live(cfg.praw, params.seed)
+        subs = sorted(subs, key=lambda r: r["id"])
+        coms = sorted(coms, key=lambda r: r["id"])
 
-            def submissions() -> Iterator[dict]:
-                return iter(subs)
+        def submissions() -> Iterator[dict]:
+            return iter(subs)
 
-            def comments() -> Iterator[dict]:
-                return iter(coms)
+        def comments() -> Iterator[dict]:
+            return iter(coms)
 
-        gone = removed_comments(comments(), takedown)
-        with atomic_path(RAW) as tmp:
-            tmp.mkdir()
-            n_subs, td_subs = _write(tmp / "RS.ndjson", submissions(), takedown, salt, cfg.scrub_pii)
-            n_coms, td_coms = _write(tmp / "RC.ndjson", comments(), gone, salt, cfg.scrub_pii)
-            truth = [t for t in truth if t["comment_id"] not in gone and t["post_id"] not in takedown]
-            (tmp / "truth.jsonl").write_text("".join(dumps(t) + "\n" for t in sorted(truth, key=lambda t: t["comment_id"])),
-                                             encoding="utf-8")
-            report["counts"] = {"submissions": n_subs, "comments": n_coms, "takedown_submissions": td_subs,
-                                "takedown_comments": td_coms, **counts}
-            (tmp / "report.json").write_text(dumps(report) + "\n", encoding="utf-8")
+    cyclic = comment_cycles(comments())
+    taken = removed_comments(comments(), takedown)
+    gone = taken | cyclic
+    with atomic_path(RAW) as tmp:
+        tmp.mkdir()
+        n_subs, td_subs = _write(tmp / "RS.ndjson", submissions(), takedown, salt, cfg.scrub_pii)
+        n_coms, td_coms = _write(tmp / "RC.ndjson", comments(), gone, salt, cfg.scrub_pii)
+        truth = [t for t in truth if t["comment_id"] not in gone and t["post_id"] not in takedown]
+        (tmp / "truth.jsonl").write_text("".join(dumps(t) + "\n" for t in sorted(truth, key=lambda t: t["comment_id"])),
+                                         encoding="utf-8")
+        report["counts"] = {"submissions": n_subs, "comments": n_coms, "takedown_submissions": td_subs,
+                            "takedown_comments": td_coms - len(cyclic - taken),
+                            "dropped_comment_cycle": len(cyclic), **counts}
+        (tmp / "report.json").write_text(dumps(report) + "\n", encoding="utf-8")
     write_metrics("metrics/collect.json", report["counts"])
 
 

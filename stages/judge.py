@@ -18,7 +18,7 @@ import pandas as pd
 
 from redditess.config import load_params
 from redditess.io import read_table, write_metrics, write_table
-from redditess.judges import judge_all, render, request_body, request_key
+from redditess.judges import judge_all, render, request_body, request_key, write_ledger
 from redditess.runtime import InputError, derive_seed, stage
 from redditess.support import DIMENSIONS
 
@@ -40,7 +40,14 @@ def main() -> None:
         key = request_key(body)
         keys.append(key)
         bodies[key] = body
-    entries, stats = judge_all(cfg, bodies, Path(f"ledgers/{cfg.name}.jsonl"), derive_seed(params.seed, f"judge:{cfg.name}"))
+    ledger = Path(f"ledgers/{cfg.name}.jsonl")
+    entries, stats = judge_all(cfg, bodies, ledger, derive_seed(params.seed, f"judge:{cfg.name}"))
+    # The ledger keeps only the current units' answers: a unit taken down (or filtered out) takes
+    # its request and the model's rationale with it (the ledger is a persistent, pushed output).
+    current = {k: entries[k] for k in set(keys) if k in entries}
+    pruned = len(entries) - len(current)
+    if pruned:
+        write_ledger(ledger, current)
 
     answers = [entries.get(k, {}).get("answer") for k in keys]
     labeler = f"llm_{cfg.name}"
@@ -56,7 +63,7 @@ def main() -> None:
     write_metrics(f"metrics/judge_{cfg.name}.json", {
         "comments": len(units), "labeled": int(out.label.notna().sum()), "abstained": int(out.label.isna().sum()),
         "requests_sent": stats.requests, "from_ledger": counts["cached"], "answered": counts["answered"],
-        "unparseable": counts["unparseable"], "failed": counts["failed"],
+        "unparseable": counts["unparseable"], "failed": counts["failed"], "ledger_pruned": pruned,
         **{k: v for k, v in sorted(counts.items()) if k.startswith("retry_")},
     })
 

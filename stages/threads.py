@@ -14,7 +14,7 @@ from pathlib import Path
 
 from redditess.config import load_params
 from redditess.io import read_jsonl, write_metrics, write_table, write_text
-from redditess.privacy import pseudonym, salt_from_env
+from redditess.privacy import check_salt, pseudonym, salt_from_env
 from redditess.runtime import stage
 from redditess.threads import build_units
 
@@ -25,8 +25,11 @@ RAW = Path("data/raw")
 def main() -> None:
     params = load_params()
     filters = params.threads.filters
-    source = json.loads((RAW / "report.json").read_text())["source"]
+    report = json.loads((RAW / "report.json").read_text())
+    source = report["source"]
     salt = salt_from_env(params.collect.salt_env, source)
+    # the bot filter compares pseudonyms: under another salt than collect's it would silently match nothing
+    check_salt(salt, report.get("salt_fingerprint"), params.collect.salt_env, str(RAW / "report.json"))
     bots = {pseudonym(b, salt) for b in filters.bot_authors}
     submissions = list(read_jsonl(RAW / "RS.ndjson"))
     comments = list(read_jsonl(RAW / "RC.ndjson"))

@@ -72,3 +72,52 @@ def test_paper_profile_is_valid_params():
 
 def test_deep_merge_replaces_leaves_and_merges_mappings():
     assert deep_merge({"a": {"b": 1, "c": [1]}, "d": 1}, {"a": {"c": [2]}}) == {"a": {"b": 1, "c": [2]}, "d": 1}
+
+
+def test_every_numeric_param_has_a_range():
+    from redditess.config import RANGES, JudgeConfig, LabelConfig, numeric_fields
+
+    params = dataclasses.replace(Params(), label=LabelConfig(judges=[JudgeConfig(name="j", model="m")]))
+    patterns = {pattern for _, pattern, _ in numeric_fields(params)}
+    assert patterns - set(RANGES) == set(), "numeric params without a range in config.RANGES"
+    assert "label.judges[].concurrency" in patterns and "split.train" in patterns
+
+
+VALUE_ERRORS = [
+    ({"classifier": {"batch_size": 0}}, "key 'classifier.batch_size' must be >= 1, got 0"),
+    ({"sft": {"learning_rate": -1e-3}}, "key 'sft.learning_rate' must be > 0, got -0.001"),
+    ({"dpo": {"epochs": 0}}, "key 'dpo.epochs' must be > 0, got 0.0"),
+    ({"ppo": {"total_episodes": -5}}, "key 'ppo.total_episodes' must be >= 1, got -5"),
+    ({"split": {"train": 1.5}}, "key 'split.train' must be <= 1, got 1.5"),
+    ({"split": {"train": 0.8, "val": 0.3}}, "key 'split.val' split.train + split.val must be <= 1"),
+    ({"generate": {"top_p": 0}}, "key 'generate.top_p' must be > 0, got 0.0"),
+    ({"evaluate": {"threshold": 2}}, "key 'evaluate.threshold' must be <= 1, got 2.0"),
+    ({"collect": {"praw": {"limit": 0}}}, "key 'collect.praw.limit' must be >= 1, got 0"),
+    ({"collect": {"source": "dump"}}, "key 'collect.dump.paths' must list at least one file pattern"),
+    ({"collect": {"dump": {"start_utc": 10, "end_utc": 5}}}, "key 'collect.dump.end_utc' must be after"),
+    ({"label": {"op_reply": {"gratitude_patterns": ["ok", "(unclosed"]}}},
+     "key 'label.op_reply.gratitude_patterns[1]' is not a valid regular expression"),
+    ({"label": {"judges": [{"name": "j", "model": "m", "concurrency": 0}]}}, "key 'label.judges[0].concurrency' must be >= 1"),
+    ({"label": {"general_feedback": {"positive_threshold": -0.5}}}, "key 'label.general_feedback.negative_threshold' must be <="),
+    ({"sft": {"n_head": 3}}, "key 'sft.n_head' must divide sft.n_embd"),
+    ({"aggregate": {"golden_min_confidence": 1.2}}, "key 'aggregate.golden_min_confidence' must be <= 1"),
+]
+
+
+@pytest.mark.parametrize("overlay,message", VALUE_ERRORS, ids=[m.split("'")[1] for _, m in VALUE_ERRORS])
+def test_out_of_range_values_are_one_error_naming_the_key(overlay, message):
+    base = yaml.safe_load((ROOT / "params.yaml").read_text())
+    with pytest.raises(ParamsError) as err:
+        params_from_dict(deep_merge(base, overlay))
+    assert str(err.value).startswith("params.yaml: " + message), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_bad_value_stops_a_stage_before_any_work(tmp_path):
+    from conftest import copy_pipeline, run_stage, write_params
+
+    repo = copy_pipeline(tmp_path / "r")
+    write_params(repo, {"classifier": {"learning_rate": -1.0}})
+    proc = run_stage(repo, "collect", check=False)
+    assert proc.returncode == 2 and not (repo / "data").exists()
+    assert proc.stderr.strip().splitlines() == ["error: params.yaml: key 'classifier.learning_rate' must be > 0, got -1.0"]

@@ -104,3 +104,60 @@ def test_normalize_never_raises_anything_but_the_counted_errors(record):
         normalize(record, "comment")
     except (KeyError, ValueError, TypeError, OverflowError):
         pass
+
+
+def _comments(prefix, n):
+    return [json.dumps(dict(COMMENT, id=f"{prefix}{i}", body=f"comment {i} " + "x" * 60)) for i in range(n)]
+
+
+def test_truncated_zst_keeps_records_before_the_cut_and_other_files_and_names_the_file(tmp_path):
+    whole = zstandard.ZstdCompressor().compress(("\n".join(_comments("a", 20000)) + "\n").encode())
+    cut = tmp_path / "RC_cut.ndjson.zst"
+    cut.write_bytes(whole[: len(whole) // 2])
+    _write(tmp_path / "RC_ok.ndjson", _comments("b", 50))
+    _, coms, stats = read(DumpConfig(paths=[str(tmp_path / "RC_*")]), tmp_path)
+    kept_a = sum(c["id"].startswith("a") for c in coms)
+    assert sum(c["id"].startswith("b") for c in coms) == 50  # the other file is read in full
+    assert 5000 < kept_a < 20000  # what was decoded before the cut is kept
+    (damage,) = stats.damaged
+    assert damage.startswith(f"{cut}: truncated zstd data") and f"byte {len(whole) // 2}" in damage
+    assert stats.lines["malformed"] == 0 and stats.lines["lost_partial_line"] == 1
+    assert stats.lines["kept_comment"] == kept_a + 50
+    with pytest.raises(DumpError, match=f"{cut}: truncated zstd data"):
+        read(DumpConfig(paths=[str(cut)]), tmp_path, strict=True)
+
+
+def test_corrupt_zst_names_file_and_offset_keeps_records_before_the_damage(tmp_path):
+    good = zstandard.ZstdCompressor().compress(("\n".join(_comments("a", 300)) + "\n").encode())
+    more = zstandard.ZstdCompressor().compress(("\n".join(_comments("z", 300)) + "\n").encode())
+    bad = tmp_path / "RC_bad.ndjson.zst"
+    bad.write_bytes(good + b"\x00garbage, not a zstd frame" * 10 + more)
+    _write(tmp_path / "RC_ok.ndjson.zst", _comments("b", 40), zst=True)
+    _, coms, stats = read(DumpConfig(paths=[str(tmp_path / "RC_*")]), tmp_path)
+    ids = {c["id"][0] for c in coms}
+    assert ids == {"a", "b"} and len(coms) == 340  # every record of the good frame, and the other file
+    (damage,) = stats.damaged
+    assert damage.startswith(f"{bad}: corrupt zstd data at compressed byte {len(good)} (")
+    bad.write_bytes(b"this is not zstd at all\n" * 3)
+    with pytest.raises(DumpError, match=f"{bad}: corrupt zstd data at compressed byte 0"):
+        read(DumpConfig(paths=[str(bad)]), tmp_path, strict=True)
+
+
+def test_fields_of_the_wrong_type_are_malformed_and_null_ids_are_counted_not_merged(tmp_path):
+    lines = [json.dumps(dict(COMMENT, id="ok")),
+             json.dumps(dict(COMMENT, id="c2", author=123)),
+             json.dumps(dict(COMMENT, id="c3", body=["a list"])),
+             json.dumps(dict(COMMENT, id="c4", score="12")),
+             json.dumps(dict(COMMENT, id=None)),
+             json.dumps(dict(COMMENT, id=None, body="another")),
+             json.dumps(dict(COMMENT, id="c7", is_submitter="yes"))]
+    f = _write(tmp_path / "RC_t.ndjson", lines)
+    _, coms, stats = read(DumpConfig(paths=[str(f)]), tmp_path)
+    assert [c["id"] for c in coms] == ["ok"]
+    assert stats.lines["null_id"] == 2 and stats.lines["malformed"] == 4 and stats.lines["duplicate"] == 0
+    assert stats.malformed_examples == [
+        f"{f}:2: malformed record: field 'author' must be str, got int",
+        f"{f}:3: malformed record: field 'body' must be str, got list",
+        f"{f}:4: malformed record: field 'score' must be int, got str",
+        f"{f}:7: malformed record: field 'is_submitter' must be bool, got str"]
+    assert sum(stats.lines.values()) - stats.lines["kept_comment"] - stats.lines["kept_submission"] + 1 == len(lines)

@@ -149,7 +149,7 @@ def test_unknown_params_key_stops_a_stage_with_its_name(tmp_path):
 def test_missing_praw_credentials_is_one_line(tmp_path, monkeypatch):
     monkeypatch.delenv("REDDIT_CLIENT_ID", raising=False)
     monkeypatch.delenv("REDDIT_CLIENT_SECRET", raising=False)
-    monkeypatch.setenv("REDDITESS_SALT", "test-salt")
+    monkeypatch.setenv("REDDITESS_SALT", "test-salt-0123456789")
     repo = copy_pipeline(tmp_path / "r")
     write_params(repo, {"collect": {"source": "praw"}})
     proc = run_stage(repo, "collect", check=False)
@@ -159,7 +159,7 @@ def test_missing_praw_credentials_is_one_line(tmp_path, monkeypatch):
 
 
 def test_malformed_dump_line_is_reported_by_collect(tmp_path, monkeypatch):
-    monkeypatch.setenv("REDDITESS_SALT", "test-salt")
+    monkeypatch.setenv("REDDITESS_SALT", "test-salt-0123456789")
     repo = copy_pipeline(tmp_path / "r")
     (repo / "dumps").mkdir()
     (repo / "dumps/RC_x.ndjson").write_text('{"id": "c1", "link_id": "t3_p", "parent_id": "t3_p", "body": "x"}\nnot json\n')

@@ -112,7 +112,7 @@ def test_shared_real_data_through_the_stages_and_the_data_card(shared_data, tmp_
     paths = [str(shared_data / "red-mhs" / "*.ndjson"), str(shared_data / "reddit-api-samples" / "*.ndjson")]
     write_params(repo, {"collect": {"source": "dump", "dump": {"paths": paths}},
                         "threads": {"filters": {"require_edited_post": False}}})
-    monkeypatch.setenv("REDDITESS_SALT", "shared-data-test")
+    monkeypatch.setenv("REDDITESS_SALT", "shared-data-test-0123456789")
     for stage, *args in (("collect",), ("threads",), ("label", "general_feedback"), ("label", "community"),
                          ("label", "op_reply"), ("aggregate",), ("datacard",)):
         run_stage(repo, stage, *args)

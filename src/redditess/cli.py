@@ -5,6 +5,8 @@
     redditess preflight           # what this machine offers the pipeline (Docker entry point)
     redditess annotate export     # stratified sample sheet + offline HTML form for human annotators
     redditess annotate import --annotator NAME filled.csv   # into human/NAME.csv
+    redditess takedown apply      # drop taken-down units from annotation exports and human sheets
+    redditess takedown verify     # search outputs, DVC cache and directory remotes (exit 1 on a hit)
 """
 
 from __future__ import annotations
@@ -87,6 +89,36 @@ def cmd_annotate_import(args) -> int:
     return 0
 
 
+def cmd_takedown_apply(args) -> int:
+    from redditess.purge import apply_to_sheets, removed_ids
+    from redditess.takedown import load_takedown
+
+    ids = removed_ids(load_takedown(args.takedown))
+    dropped = apply_to_sheets(ids, [Path(f) for f in args.folders])
+    for path, n in sorted(dropped.items()):
+        print(f"{path}: {n} rows of taken-down units removed")
+    print(f"{len(ids)} ids taken down; {sum(dropped.values())} sheet rows removed. Next: dvc repro, dvc push, "
+          f"dvc gc --workspace --cloud, redditess takedown verify")
+    return 0
+
+
+def cmd_takedown_verify(args) -> int:
+    from redditess.purge import OUTPUT_ROOTS, directory_remotes, verify
+    from redditess.takedown import load_takedown
+
+    ids = load_takedown(args.takedown)
+    if not ids:
+        print(f"{args.takedown} lists no ids: nothing to verify")
+        return 0
+    roots = [Path(r) for r in OUTPUT_ROOTS] + directory_remotes() + [Path(r) for r in args.also]
+    res = verify(ids, roots)
+    for hit in res.hits:
+        print(hit)
+    print(f"{len(ids)} taken-down ids, {res.files} files searched ({', '.join(str(r) for r in roots if r.exists())}): "
+          f"{len(res.hits)} still hold them")
+    return 1 if res.hits else 0
+
+
 def cmd_preflight(args) -> int:
     import torch
 
@@ -127,6 +159,16 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--human", default="human")
     q.add_argument("sheet")
     q.set_defaults(func=cmd_annotate_import)
+    p = sub.add_parser("takedown", help="takedowns beyond the pipeline: sheets, DVC cache, remotes")
+    td = p.add_subparsers(dest="action", required=True)
+    q = td.add_parser("apply", help="drop taken-down units from annotation exports and human sheets (before dvc repro)")
+    q.add_argument("--takedown", default="takedown.txt")
+    q.add_argument("--folders", nargs="*", default=["annotation", "human"])
+    q.set_defaults(func=cmd_takedown_apply)
+    q = td.add_parser("verify", help="search outputs, the DVC cache and directory remotes for taken-down ids and texts")
+    q.add_argument("--takedown", default="takedown.txt")
+    q.add_argument("--also", nargs="*", default=[], help="more folders to search (e.g. a mounted remote)")
+    q.set_defaults(func=cmd_takedown_verify)
     p = sub.add_parser("preflight", help="print what this machine offers the pipeline")
     p.set_defaults(func=cmd_preflight)
     args = parser.parse_args(argv)

@@ -89,8 +89,10 @@ class CollectConfig:
     """Environment variable with the secret salt for author pseudonyms (never written anywhere).
     Required for real data; the demo source falls back to a public salt (its authors are simulated)."""
     scrub_pii: bool = True
-    """Replace e-mail addresses, phone numbers, URLs, handles and u/ mentions in titles and bodies by
-    ``{{KIND}}`` placeholders before any record is written."""
+    """Replace personal data (e-mail, phone, address, postcode, IP, date of birth, usernames, handles,
+    links to a person, card numbers, SSNs, self-stated names) in titles, bodies and flair by typed
+    ``{{KIND}}`` placeholders before any record is written (see redditess.privacy). Control and
+    invisible characters are removed either way."""
     demo: DemoConfig = field(default_factory=DemoConfig)
     """Settings of the demo simulator."""
     dump: DumpConfig = field(default_factory=DumpConfig)
@@ -473,9 +475,111 @@ def _build(tp: Any, value: Any, path: str, source: str) -> Any:
     raise TypeError(f"unsupported params type {tp!r} at {path}")  # a bug in this module
 
 
+# --------------------------------------------------------------------------- value checks
+# The allowed range of every numeric key, as (low, high, low_inclusive): a zero batch size or a
+# negative learning rate stops at load time, naming the key, instead of deep inside a trainer.
+# ``[]`` stands for any index of a list of sections (label.judges). tests/test_config.py checks
+# that every numeric field of Params has an entry here.
+GE0, GE1, GT0, FRAC, SIGNED = (0, None, True), (1, None, True), (0, None, False), (0, 1, True), (-1, 1, True)
+ANY = (None, None, True)
+RANGES: dict[str, tuple[float | None, float | None, bool]] = {
+    "seed": GE0,
+    "collect.demo.n_threads": GE1, "collect.demo.start_utc": GE0, "collect.demo.end_utc": GE0,
+    "collect.dump.start_utc": GE0, "collect.dump.end_utc": GE0,
+    "collect.praw.limit": GE1, "collect.praw.replace_more_limit": GE0, "collect.praw.max_retries": GE0,
+    "collect.praw.backoff_seconds": GE0,
+    "threads.filters.min_op_replies": GE0,
+    "label.general_feedback.positive_threshold": SIGNED, "label.general_feedback.negative_threshold": SIGNED,
+    "label.community.effective_min_score": ANY, "label.community.ineffective_max_score": ANY,
+    "label.op_reply.positive_threshold": SIGNED, "label.op_reply.negative_threshold": SIGNED,
+    "label.judges[].concurrency": GE1, "label.judges[].max_retries": GE0, "label.judges[].backoff_seconds": GE0,
+    "label.judges[].timeout_seconds": GT0, "label.judges[].temperature": (0, 2, True), "label.judges[].max_tokens": GE1,
+    "label.judges[].input_cost_per_mtok": GE0, "label.judges[].output_cost_per_mtok": GE0,
+    "aggregate.golden_min_votes": GE1, "aggregate.golden_min_confidence": FRAC,
+    "agreement.bootstrap": GE1, "dimensions.threshold": SIGNED, "dimensions.bootstrap": GE1,
+    "split.train": FRAC, "split.val": FRAC,
+    "classifier.max_length": GE1, "classifier.epochs": GT0, "classifier.batch_size": GE1,
+    "classifier.learning_rate": GT0, "classifier.max_train_examples": GE0,
+    "sft.vocab_size": GE1, "sft.n_embd": GE1, "sft.n_layer": GE1, "sft.n_head": GE1, "sft.max_prompt_tokens": GE1,
+    "sft.max_response_tokens": GE1, "sft.pretrain_epochs": GE0, "sft.epochs": GT0, "sft.batch_size": GE1,
+    "sft.learning_rate": GT0,
+    "reward_model.epochs": GT0, "reward_model.batch_size": GE1, "reward_model.learning_rate": GT0,
+    "reward_model.max_pairs_per_post": GE1,
+    "ppo.total_episodes": GE1, "ppo.batch_size": GE1, "ppo.num_ppo_epochs": GE1, "ppo.learning_rate": GT0,
+    "ppo.kl_coef": GE0, "ppo.response_length": GE1, "ppo.temperature": GT0,
+    "dpo.epochs": GT0, "dpo.batch_size": GE1, "dpo.learning_rate": GT0, "dpo.beta": GT0,
+    "generate.max_posts": GE0, "generate.max_new_tokens": GE1, "generate.temperature": GT0,
+    "generate.top_p": (0, 1, False),
+    "evaluate.threshold": FRAC, "evaluate.bootstrap": GE1,
+}
+REGEX_LISTS = ("label.op_reply.gratitude_patterns", "label.op_reply.rejection_patterns")
+
+
+def numeric_fields(obj: Any, path: str = "") -> typing.Iterator[tuple[str, str, Any]]:
+    """``(dotted key, RANGES pattern, value)`` of every int/float field under ``obj``."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        key = f"{path}.{f.name}" if path else f.name
+        if dataclasses.is_dataclass(value):
+            yield from numeric_fields(value, key)
+        elif isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+            for i, item in enumerate(value):
+                for k, pattern, v in numeric_fields(item, f"{key}[{i}]"):
+                    yield k, pattern.replace(f"{key}[{i}]", f"{key}[]", 1), v
+        elif f.type in ("int", "float", "int | None", "float | None") or (
+                isinstance(value, (int, float)) and not isinstance(value, bool)):
+            yield key, key, value
+
+
+def check_values(params: Params, source: str) -> None:
+    """Ranges of numeric keys, cross-key rules and regexes; the first violation is raised."""
+    import re
+
+    def fail(key: str, why: str) -> typing.NoReturn:
+        raise ParamsError(f"{source}: key '{key}' {why}")
+
+    for key, pattern, value in numeric_fields(params):
+        if value is None:
+            continue
+        low, high, low_inclusive = RANGES[pattern]
+        if low is not None and (value < low if low_inclusive else value <= low):
+            fail(key, f"must be {'>=' if low_inclusive else '>'} {low}, got {value!r}")
+        if high is not None and value > high:
+            fail(key, f"must be <= {high}, got {value!r}")
+    if params.split.train + params.split.val > 1:
+        fail("split.val", f"split.train + split.val must be <= 1 (the rest is test), got {params.split.train} + {params.split.val}")
+    if params.collect.demo.end_utc <= params.collect.demo.start_utc:
+        fail("collect.demo.end_utc", f"must be after collect.demo.start_utc, got {params.collect.demo.end_utc}")
+    dump = params.collect.dump
+    if dump.start_utc is not None and dump.end_utc is not None and dump.end_utc <= dump.start_utc:
+        fail("collect.dump.end_utc", f"must be after collect.dump.start_utc, got {dump.end_utc}")
+    if params.collect.source == "dump" and not dump.paths:
+        fail("collect.dump.paths", "must list at least one file pattern when collect.source is dump")
+    for name in ("general_feedback", "op_reply"):
+        cfg = getattr(params.label, name)
+        if cfg.negative_threshold > cfg.positive_threshold:
+            fail(f"label.{name}.negative_threshold", f"must be <= label.{name}.positive_threshold, got {cfg.negative_threshold}")
+    if params.label.community.ineffective_max_score >= params.label.community.effective_min_score:
+        fail("label.community.ineffective_max_score", "must be below label.community.effective_min_score")
+    if params.sft.n_embd % params.sft.n_head:
+        fail("sft.n_head", f"must divide sft.n_embd ({params.sft.n_embd}), got {params.sft.n_head}")
+    for key in REGEX_LISTS:
+        section, _, attr = key.rpartition(".")
+        obj = params
+        for part in section.split("."):
+            obj = getattr(obj, part)
+        for i, pattern in enumerate(getattr(obj, attr)):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                fail(f"{key}[{i}]", f"is not a valid regular expression ({exc}): {pattern!r}")
+
+
 def params_from_dict(data: dict, source: str = "params.yaml") -> Params:
-    """Validate a parsed params mapping into :class:`Params`."""
-    return _build(Params, data or {}, "", source)
+    """Validate a parsed params mapping into :class:`Params` (types, then values)."""
+    params = _build(Params, data or {}, "", source)
+    check_values(params, source)
+    return params
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

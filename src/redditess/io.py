@@ -8,6 +8,7 @@ JSON is written with sorted keys; tables are sorted by the caller and written wi
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import math
 import os
@@ -31,6 +32,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # left by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     target = tmp / path.name
     try:

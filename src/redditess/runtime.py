@@ -6,8 +6,11 @@ import functools
 import logging
 import os
 import random
+import re
+import shutil
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -38,8 +41,22 @@ def seed_everything(seed: int) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
 
 
+SCRATCH_ROOT = Path(".redditess-tmp")
+"""Scratch space of running stages, inside the workspace (git-, DVC- and Docker-ignored): raw records
+and trainer folders never land in the system temp folder, where a killed run would leave them."""
+
+
+def scratch_dir() -> Path:
+    """This stage run's scratch folder (created; removed when the stage ends, and at its next start
+    if a kill left it behind). Outside a stage: a folder for this process under the same root."""
+    path = Path(os.environ.get("REDDITESS_SCRATCH") or SCRATCH_ROOT / f"pid-{os.getpid()}")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def stage(fn: Callable[[], None]) -> Callable[[], None]:
-    """Run a stage's ``main``: configure logging, and turn bad input into one clear line + exit 2."""
+    """Run a stage's ``main``: configure logging, a scratch folder cleaned before and after, and
+    turn bad input into one clear line + exit 2."""
 
     @functools.wraps(fn)
     def wrapper() -> None:
@@ -54,10 +71,17 @@ def stage(fn: Callable[[], None]) -> Callable[[], None]:
         )
         for noisy in ("httpx", "httpx2", "urllib3", "filelock", "matplotlib"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join([Path(sys.argv[0]).stem or fn.__name__, *sys.argv[1:]]))
+        scratch = SCRATCH_ROOT / name
+        shutil.rmtree(scratch, ignore_errors=True)  # what a killed run of this stage left behind
+        os.environ["REDDITESS_SCRATCH"] = str(scratch)
         try:
             fn()
         except (ParamsError, InputError, FileNotFoundError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+            os.environ.pop("REDDITESS_SCRATCH", None)
 
     return wrapper

@@ -7,11 +7,13 @@ import tempfile
 
 import torch
 
+from redditess.runtime import scratch_dir
+
 
 def common_args(seed: int, *, epochs: float, batch_size: int, learning_rate: float) -> dict:
     """Keyword arguments for any ``transformers.TrainingArguments`` subclass (trl configs too)."""
     return dict(
-        output_dir=tempfile.mkdtemp(prefix="redditess-train-"),
+        output_dir=tempfile.mkdtemp(prefix="train-", dir=scratch_dir()),  # inside the workspace, removed with it
         num_train_epochs=epochs,
         per_device_train_batch_size=batch_size,
         per_device_eval_batch_size=batch_size,

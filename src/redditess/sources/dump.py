@@ -9,7 +9,11 @@ Kept records go to an on-disk SQLite store keyed by id (the copy retrieved last 
 stays flat however large the files are, and records come back sorted by id.
 
 Every line is accounted for: kept, filtered (subreddit / time window), superseded by a later copy
-of the same id (``duplicate``), blank, or malformed (named by file and line; fatal in strict mode).
+of the same id (``duplicate``), blank, ``null_id``, or malformed (named by file and line; fatal in
+strict mode). A field of the wrong type (an integer author, a text score) makes a line malformed.
+A corrupt or truncated .zst file is named with the compressed byte offset of the damage: the
+records decoded before it are kept, the other files are read, and what could not be read is
+reported (``damaged`` in the report; fatal in strict mode).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from redditess.runtime import InputError
 
 log = logging.getLogger(__name__)
 CHUNK = 4 << 20
+ZST_FEED = 64 << 10  # compressed bytes fed at a time: records decoded before a damaged spot are kept
 
 
 class DumpError(InputError):
@@ -46,6 +51,8 @@ class DumpStats:
     """Per outcome: kept_submission, kept_comment, malformed, filtered_subreddit, filtered_time, ..."""
     malformed_examples: list[str] = field(default_factory=list)
     """``file:line: reason`` of the first malformed lines (all are counted)."""
+    damaged: list[str] = field(default_factory=list)
+    """One line per corrupt or truncated compressed file: where the damage is and what was lost."""
 
 
 def resolve_paths(patterns: list[str], root: Path = Path(".")) -> list[Path]:
@@ -93,32 +100,114 @@ def _prefetched(read: Callable[[], bytes]) -> Iterator[bytes]:
         yield item
 
 
-def iter_blocks(path: Path) -> Iterator[tuple[bytes, int, int]]:
+class DamagedFile(Exception):
+    """A compressed file could not be decoded past some point (raised after its good part)."""
+
+
+def _zst_reader(raw, path: Path) -> Callable[[int], bytes]:
+    """A ``read(n)`` over the decompressed content of ``raw`` that, unlike zstandard's stream reader,
+    notices a truncated last frame and names the compressed byte offset of any damage. Input is
+    fed in small pieces, so everything decoded before the damage is returned first; then
+    :class:`DamagedFile` is raised. Concatenated frames (pzstd) are read one after the other."""
+    dctx = zstandard.ZstdDecompressor(max_window_size=2**31)
+    state = {"obj": dctx.decompressobj(), "offset": 0, "done": False}
+
+    def pieces() -> Iterator[bytes]:
+        obj = state["obj"]
+        in_frame = False
+        while data := raw.read(ZST_FEED):
+            while data:
+                try:
+                    out = obj.decompress(data)
+                except zstandard.ZstdError as exc:
+                    raise DamagedFile(f"{path}: corrupt zstd data at compressed byte {state['offset']} "
+                                      f"({str(exc).splitlines()[0]})") from None
+                in_frame = True
+                if out:
+                    yield out
+                if obj.eof:  # a frame ended: anything after it starts the next frame
+                    rest = obj.unused_data
+                    state["offset"] += len(data) - len(rest)
+                    data, obj, in_frame = rest, dctx.decompressobj(), False
+                else:
+                    state["offset"] += len(data)
+                    data = b""
+        if in_frame:
+            raise DamagedFile(f"{path}: truncated zstd data: the last frame ends early at compressed byte "
+                              f"{state['offset']} (file size)")
+
+    it = pieces()
+
+    def read(n: int) -> bytes:
+        """At least ``n`` bytes (a little more: no copy to cut them), fewer only at the end."""
+        buf, size = [], 0
+        while size < n and not state["done"]:
+            try:
+                piece = next(it)
+            except StopIteration:
+                state["done"] = True
+                break
+            except DamagedFile as exc:  # hand out what was decoded first, then raise
+                state["done"], state["error"] = True, exc
+                break
+            buf.append(piece)
+            size += len(piece)
+        data = buf[0] if len(buf) == 1 else b"".join(buf)
+        if not data and state.get("error"):
+            raise state["error"]
+        return data
+
+    return read
+
+
+def iter_blocks(path: Path, stats: DumpStats | None = None, strict: bool = False) -> Iterator[tuple[bytes, int, int]]:
     """Yield ``(buf, start, end)``: ``buf[start:end]`` is a run of whole lines, each ending in a
-    newline, of a plain or .zst file, streaming. Offsets instead of slices avoid copying 4 MiB blocks."""
+    newline, of a plain or .zst file, streaming. Offsets instead of slices avoid copying 4 MiB blocks.
+    A damaged .zst file ends early: recorded in ``stats.damaged`` (raised in strict mode), with its
+    last, partial line counted as ``lost_partial_line``."""
     with open(path, "rb") as raw:
-        reader = zstandard.ZstdDecompressor(max_window_size=2**31).stream_reader(raw) if path.suffix == ".zst" else raw
-        tail = b""
-        for chunk in _prefetched(lambda: reader.read(CHUNK)):
-            first = chunk.find(b"\n")
-            if first < 0:  # a line longer than a chunk
-                tail += chunk
-                continue
-            if tail:
-                piece = tail + chunk[: first + 1]
-                yield piece, 0, len(piece)
-                start = first + 1
-            else:
-                start = 0
-            end = chunk.rfind(b"\n") + 1
-            if end > start:
-                yield chunk, start, end
-            tail = chunk[end:]
+        reader = _zst_reader(raw, path) if path.suffix == ".zst" else raw.read
+        tail_box = [b""]
+        try:
+            yield from _whole_lines(reader, tail_box)
+        except DamagedFile as exc:
+            if strict or stats is None:
+                raise DumpError(str(exc)) from None
+            partial = tail_box[0]
+            stats.lines["lost_partial_line"] += 1 if partial else 0
+            stats.damaged.append(f"{exc}; the records before it are kept"
+                                 + ("; 1 partial line lost" if partial else "") + "; the rest of the file is unreadable")
+            log.warning("%s", stats.damaged[-1])
+            return
+        tail = tail_box[0]
         if tail:
             yield tail + b"\n", 0, len(tail) + 1
 
 
-def candidate_lines(path: Path, prefilter: re.Pattern[bytes] | None, stats: DumpStats) -> Iterator[tuple[bytes, Callable[[], int]]]:
+def _whole_lines(read: Callable[[int], bytes], tail_box: list[bytes]) -> Iterator[tuple[bytes, int, int]]:
+    """The block splitter of :func:`iter_blocks`; the unfinished last line is left in ``tail_box``."""
+    tail = b""
+    for chunk in _prefetched(lambda: read(CHUNK)):
+        first = chunk.find(b"\n")
+        if first < 0:  # a line longer than a chunk
+            tail += chunk
+            tail_box[0] = tail
+            continue
+        if tail:
+            piece = tail + chunk[: first + 1]
+            yield piece, 0, len(piece)
+            start = first + 1
+        else:
+            start = 0
+        end = chunk.rfind(b"\n") + 1
+        if end > start:
+            yield chunk, start, end
+        tail = chunk[end:]
+        tail_box[0] = tail
+
+
+def candidate_lines(path: Path, prefilter: re.Pattern[bytes] | None, stats: DumpStats,
+                    strict: bool = False) -> Iterator[tuple[bytes, Callable[[], int]]]:
     """Yield (line, its line number on demand) for the lines worth parsing.
 
     Without a pre-filter that is every line. With one, the pattern runs over whole blocks in C and
@@ -126,7 +215,7 @@ def candidate_lines(path: Path, prefilter: re.Pattern[bytes] | None, stats: Dump
     Line numbers are only computed when asked for (a malformed line), which keeps the hot loop lean.
     """
     lineno = 0
-    for buf, start, end in iter_blocks(path):
+    for buf, start, end in iter_blocks(path, stats, strict):
         if prefilter is None:
             for i, line in enumerate(buf[start:end - 1].split(b"\n"), lineno + 1):
                 yield line, (lambda i=i: i)
@@ -151,6 +240,29 @@ def strip_prefix(thing_id: str) -> str:
     if len(thing_id) > 3 and thing_id[0] == "t" and thing_id[2] == "_" and thing_id[1].isdigit():
         return thing_id[3:]
     return thing_id
+
+
+# The type each field read from a record must have (None allowed); a number where text is expected,
+# or text where a number is, makes the line malformed instead of crashing a later stage.
+_TEXT, _NUM = (str,), (int, float)
+FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "id": (str, int), "link_id": (str,), "parent_id": (str,), "author": _TEXT, "subreddit": _TEXT, "title": _TEXT,
+    "selftext": _TEXT, "body": _TEXT, "link_flair_text": _TEXT, "distinguished": _TEXT, "subreddit_id": _TEXT,
+    "score": (int,), "ups": (int,), "downs": (int,), "num_comments": (int,), "controversiality": (int,),
+    "gilded": (int,), "created_utc": (int, float, str), "retrieved_on": _NUM, "retrieved_utc": _NUM,
+    "edited": (bool, int, float), "is_self": (bool,), "over_18": (bool,), "stickied": (bool,),
+    "is_submitter": (bool,), "score_hidden": (bool,), "archived": (bool,),
+}
+
+
+def check_types(record: dict) -> None:
+    """Raise TypeError naming the first field whose value has the wrong type."""
+    for key, types in FIELD_TYPES.items():
+        value = record.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise TypeError(f"field {key!r} must be {'/'.join(t.__name__ for t in types)}, got {type(value).__name__}")
 
 
 def normalize(record: dict, kind: str) -> dict:
@@ -218,7 +330,7 @@ def read_dumps(cfg: DumpConfig, strict: bool, store: RecordStore, root: Path = P
     prefilter = subreddit_pattern(cfg.subreddits)
     for path in resolve_paths(cfg.paths, root):
         file_kind = kind_of(path)
-        for line, line_number in candidate_lines(path, prefilter, stats):
+        for line, line_number in candidate_lines(path, prefilter, stats, strict):
             if not line.strip():
                 stats.lines["blank"] += 1
                 continue
@@ -227,6 +339,10 @@ def read_dumps(cfg: DumpConfig, strict: bool, store: RecordStore, root: Path = P
                 if not isinstance(record, dict):
                     raise ValueError("not a JSON object")
                 kind = file_kind or ("submission" if "title" in record else "comment")
+                if record.get("id", "") is None:
+                    stats.lines["null_id"] += 1  # counted, never merged with other id-less records
+                    continue
+                check_types(record)
                 rec = normalize(record, kind)
             except (ValueError, KeyError, TypeError, OverflowError) as exc:
                 reason = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0][:120]
