@@ -15,6 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 PIPELINE_FILES = [".gitignore", "dvc.yaml", "params.yaml", "stages", "src", "pyproject.toml", "takedown.txt", "prompts", "human"]
 
+# Property tests check behaviour, not speed: no deadline and no "too slow" health check, so a
+# loaded 2-core machine cannot fail them (speed targets live in benchmarks/).
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("redditess", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("redditess")
+
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -497,7 +497,7 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "label.judges[].input_cost_per_mtok": GE0, "label.judges[].output_cost_per_mtok": GE0,
     "aggregate.golden_min_votes": GE1, "aggregate.golden_min_confidence": FRAC,
     "agreement.bootstrap": GE1, "dimensions.threshold": SIGNED, "dimensions.bootstrap": GE1,
-    "split.train": FRAC, "split.val": FRAC,
+    "split.train": FRAC, "split.val": FRAC, "split.judge_share": (0, 1, True),
     "classifier.max_length": GE1, "classifier.epochs": GT0, "classifier.batch_size": GE1,
     "classifier.learning_rate": GT0, "classifier.max_train_examples": GE0,
     "sft.vocab_size": GE1, "sft.n_embd": GE1, "sft.n_layer": GE1, "sft.n_head": GE1, "sft.max_prompt_tokens": GE1,
@@ -510,7 +510,8 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "dpo.epochs": GT0, "dpo.batch_size": GE1, "dpo.learning_rate": GT0, "dpo.beta": GT0,
     "generate.max_posts": GE0, "generate.max_new_tokens": GE1, "generate.temperature": GT0,
     "generate.top_p": (0, 1, False),
-    "evaluate.threshold": FRAC, "evaluate.bootstrap": GE1,
+    "evaluate.threshold": FRAC, "evaluate.bootstrap": GE1, "evaluate.min_judge_balanced_accuracy": FRAC,
+    "evaluate.on_topic_quantile": FRAC,
 }
 REGEX_LISTS = ("label.op_reply.gratitude_patterns", "label.op_reply.rejection_patterns")
 
@@ -563,6 +564,8 @@ def check_values(params: Params, source: str) -> None:
         fail("label.community.ineffective_max_score", "must be below label.community.effective_min_score")
     if params.sft.n_embd % params.sft.n_head:
         fail("sft.n_head", f"must divide sft.n_embd ({params.sft.n_embd}), got {params.sft.n_head}")
+    if params.split.judge_share >= 1:
+        fail("split.judge_share", f"must be < 1 (the policy needs training posts), got {params.split.judge_share}")
     for key in REGEX_LISTS:
         section, _, attr = key.rpartition(".")
         obj = params
