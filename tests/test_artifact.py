@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -61,17 +62,37 @@ def test_images_install_the_same_lock_and_enter_through_the_claims_check():
     assert "torch==2.13.0" in lock and "trl==1.12.0" in lock
 
 
-def test_profile_command_merges_and_validates(tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "profiles", tmp_path / "profiles")
+def test_a_profile_sets_its_values_in_place_and_default_reverts_it(tmp_path, monkeypatch):
+    for name in ("profiles", "src/redditess/config.py", "dvc.yaml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, tmp_path / name)
     shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
     monkeypatch.chdir(tmp_path)
-    assert cli(["profile", "paper"]) == 0
-    from redditess.config import load_params
+    assert cli(["profile", "default"]) == 0  # whatever profile this checkout has active
+    original = (tmp_path / "params.yaml").read_text()
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "defaults"]):
+        subprocess.run(cmd, check=True)
+    from redditess.config import Params, load_params
 
-    assert load_params().collect.source == "dump"
+    assert cli(["profile", "paper"]) == 0
+    assert load_params().collect.source == "dump" and load_params().sft.base_model == "meta-llama/Llama-3.2-1B"
+    text = (tmp_path / "params.yaml").read_text()
+    comments = [line for line in original.splitlines() if line.lstrip().startswith("#")]
+    assert comments and all(c in text.splitlines() for c in comments)  # comments kept, unlike a rewrite
+    assert subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True).stdout.split() == ["M", "params.yaml"]
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], check=True, env=env)
+    diff = json.loads(subprocess.run([sys.executable, "-m", "dvc", "params", "diff", "--json"], capture_output=True,
+                                     text=True, check=True, env=env).stdout)
+    assert diff["params.yaml"]["collect.source"] == {"old": "demo", "new": "dump"}
+
+    assert cli(["profile", "default"]) == 0
+    assert (tmp_path / "params.yaml").read_text() == original and load_params() == Params()
     (tmp_path / "profiles/broken.yaml").write_text("sft: {base_modle: x}\n")
     assert cli(["profile", "broken"]) == 2
     assert cli(["profile", "nope"]) == 2
+    assert (tmp_path / "params.yaml").read_text() == original  # nothing written on a bad profile
 
 
 def test_every_pinned_dependency_is_in_the_lock():
