@@ -105,3 +105,44 @@ def test_every_pinned_dependency_is_in_the_lock():
     for pin in pins:
         name, version = pin.split("==")
         assert lock.get(name.lower().replace("_", "-")) == version, f"{pin} is not in requirements.txt"
+    s3_lock = {line.split("==")[0].lower(): line.split("==")[1]
+               for line in (ROOT / "requirements-s3.txt").read_text().splitlines() if "==" in line and not line.startswith("#")}
+    for pin in deps["optional-dependencies"]["s3"]:
+        name, version = pin.split("==")
+        assert s3_lock.get(name.lower()) == version, f"{pin} is not in requirements-s3.txt"
+    assert not set(s3_lock) & set(lock), "requirements-s3.txt only adds packages the main lock lacks"
+
+
+def test_every_import_the_stages_make_resolves_from_the_lock():
+    """Every third-party module imported anywhere in stages/ and src/ (lazy imports included) is
+    installed and belongs to a distribution pinned in requirements.txt: an install from the lock
+    alone runs every stage."""
+    import ast
+    import importlib.util
+    import re
+    from importlib.metadata import packages_distributions
+
+    def norm(name):
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    lock = {norm(line.split("==")[0]) for line in (ROOT / "requirements.txt").read_text().splitlines()
+            if "==" in line and not line.startswith("#")}
+    owners = packages_distributions()
+    problems, seen = [], set()
+    for path in sorted([*(ROOT / "stages").glob("*.py"), *(ROOT / "src/redditess").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for top in {n.split(".")[0] for n in names} - set(sys.stdlib_module_names) - {"redditess", "__future__"}:
+                seen.add(top)
+                where = f"{path.relative_to(ROOT)}:{node.lineno}: {top}"
+                if importlib.util.find_spec(top) is None:
+                    problems.append(f"{where} is not installed")
+                elif not any(norm(d) in lock for d in owners.get(top, [])):
+                    problems.append(f"{where} comes from {owners.get(top)}, none of them in requirements.txt")
+    assert {"torch", "trl", "transformers", "pandas", "yaml"} <= seen
+    assert not problems, problems
