@@ -55,14 +55,14 @@ def published(tmp_path_factory) -> SimpleNamespace:
     base = tmp_path_factory.mktemp("published")
     author = copy_pipeline(base / "author")
     write_params(author, TINY)
-    for name in REVIEWER_FILES:
-        src, dst = ROOT / name, author / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(src, dst) if src.is_dir() else shutil.copy2(src, dst)
     sh(author, "git", "init", "-q")
     sh(author, "git", "config", "user.email", "test@localhost")
     sh(author, "git", "config", "user.name", "test")
     sh(author, "dvc", "init", "-q")
+    for name in REVIEWER_FILES:
+        src, dst = ROOT / name, author / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(src, dst) if src.is_dir() else shutil.copy2(src, dst)
     # The repository's [plots] section (the offline page template); its remote stays out.
     config = (ROOT / ".dvc/config").read_text()
     with open(author / ".dvc/config", "a") as fh:
