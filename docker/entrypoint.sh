@@ -21,12 +21,11 @@ redditess preflight
 
 # The default remote: pull everything it has (a failed pull stops here, with dvc's first error);
 # a directory remote that is not mounted, or no remote at all, means a rebuild, said in one line.
-remote="$(dvc config core.remote 2>/dev/null || true)"
-url="$(dvc remote list 2>/dev/null | awk -v r="$remote" '$1 == r {print $2}')"
+remote="$(dvc remote default 2>/dev/null || true)"
+url="$( [ -z "$remote" ] || dvc config "remote.$remote.url" 2>/dev/null || true)"
 if [ -z "$remote" ] || [ -z "$url" ]; then
   echo "no default DVC remote configured: rebuilding every stage"
-elif [[ "$url" != *://* ]] && ! { [[ "$url" == /* ]] && [ -d "$url" ]; } && ! { [[ "$url" != /* ]] && [ -d ".dvc/$url" ]; }; then
-  # (a relative directory remote is relative to .dvc/, where the config file is)
+elif [[ "$url" != *://* ]] && [ ! -d "$url" ]; then
   echo "DVC remote '$remote' ($url) is not mounted: rebuilding every stage"
 else
   log="$(mktemp)"

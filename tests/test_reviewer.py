@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import yaml
 
 from conftest import ROOT, TINY, copy_pipeline, stage_env, write_params
 
@@ -63,6 +64,7 @@ def published(tmp_path_factory) -> SimpleNamespace:
         src, dst = ROOT / name, author / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(src, dst) if src.is_dir() else shutil.copy2(src, dst)
+    (author / "profiles/tiny.yaml").write_text(yaml.safe_dump(TINY))  # what REDDITESS_PROFILE names below
     # The repository's [plots] section (the offline page template); its remote stays out.
     config = (ROOT / ".dvc/config").read_text()
     with open(author / ".dvc/config", "a") as fh:
@@ -193,9 +195,9 @@ def entrypoint(repo: Path, **env: str) -> subprocess.CompletedProcess:
 def test_entrypoint_on_the_host_pulls_reproduces_nothing_and_checks_the_claims(published, tmp_path):
     repo = clone(published, tmp_path / "clone")
     sh(repo, "dvc", "remote", "add", "-d", "--local", "store", str(published.store))
-    proc = entrypoint(repo, REDDITESS_PROFILE="default")
+    proc = entrypoint(repo, REDDITESS_PROFILE="tiny")  # the profile the results were built with: nothing to set
     assert proc.returncode == published.claims_rc, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "params.yaml: 0 values set" in proc.stdout
+    assert "params.yaml: 0 values set from profiles/tiny.yaml" in proc.stdout
     assert "pulled every output from DVC remote 'store'" in proc.stdout
     assert "Running stage" not in proc.stdout
     assert proc.stdout.endswith(published.claims)
@@ -216,7 +218,7 @@ def test_entrypoint_stops_on_a_failed_pull_or_a_bad_profile_with_one_line(publis
     proc = entrypoint(repo, REDDITESS_PROFILE="nope")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "error: profiles/nope.yaml: no such profile (have: ['default', 'paper'])"]
+        "error: profiles/nope.yaml: no such profile (have: ['default', 'paper', 'tiny'])"]
 
 
 def test_entrypoint_is_executable_and_strict():
