@@ -146,3 +146,28 @@ def test_every_import_the_stages_make_resolves_from_the_lock():
                     problems.append(f"{where} comes from {owners.get(top)}, none of them in requirements.txt")
     assert {"torch", "trl", "transformers", "pandas", "yaml"} <= seen
     assert not problems, problems
+
+
+def test_results_are_git_tracked_outputs_and_data_and_models_are_not():
+    """Metrics, plot data and reports are `cache: false` outputs that git does not ignore (a clone
+    shows them); data and models are cached outputs that git ignores (they live in the remote)."""
+    import yaml
+
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    outs = {}
+    for stage in stages.values():
+        body = stage.get("do", stage)
+        for kind in ("outs", "metrics", "plots"):
+            for out in body.get(kind, []):
+                path, opts = (next(iter(out.items())) if isinstance(out, dict) else (out, {}))
+                outs[path] = opts or {}
+    results = {p: o for p, o in outs.items() if p.split("/")[0] in {"metrics", "plots", "reports"}}
+    assert len(results) >= 25
+    assert [p for p, o in results.items() if o.get("cache") is not False] == []
+    assert not any("plots" in stage.get("do", stage) for stage in stages.values())  # charts defined once, top level
+    cached = [p for p, o in outs.items() if o.get("cache", True)]
+    assert all(p.split("/")[0] in {"data", "models", "ledgers"} for p in cached), cached
+    probe = [p.replace("${item.name}", "x").replace("${item}", "x") for p in outs]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *probe], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    assert sorted(ignored) == sorted(p for p in probe if p.split("/")[0] in {"data", "models", "ledgers"})
+    assert subprocess.run(["git", "check-ignore", "-q", "--no-index", "dvc_plots/index.html"], cwd=ROOT).returncode == 0
