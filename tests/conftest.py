@@ -43,6 +43,10 @@ def copy_pipeline(dest: Path) -> Path:
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
             shutil.copy2(src, dest / name)
+    # The documented defaults, whichever profile this checkout has active (`redditess profile`).
+    from redditess.profiles import apply_profile
+
+    apply_profile("default", dest / "params.yaml")
     return dest
 
 
@@ -76,11 +80,13 @@ def output_text(repo: Path) -> str:
 
 
 def write_params(repo: Path, overlay: dict) -> None:
+    import dataclasses
+
     import yaml
 
-    from redditess.config import deep_merge
+    from redditess.config import Params, deep_merge
 
-    base = yaml.safe_load((ROOT / "params.yaml").read_text())
+    base = dataclasses.asdict(Params())  # the documented defaults, whichever profile this checkout has active
     (repo / "params.yaml").write_text(yaml.safe_dump(deep_merge(base, overlay), sort_keys=False))
 
 

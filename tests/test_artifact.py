@@ -1,4 +1,5 @@
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -148,17 +149,37 @@ def test_images_install_the_same_lock_and_enter_through_the_claims_check():
     assert "torch==2.13.0" in lock and "trl==1.12.0" in lock
 
 
-def test_profile_command_merges_and_validates(tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "profiles", tmp_path / "profiles")
+def test_a_profile_sets_its_values_in_place_and_default_reverts_it(tmp_path, monkeypatch):
+    for name in ("profiles", "src/redditess/config.py", "dvc.yaml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, tmp_path / name)
     shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
     monkeypatch.chdir(tmp_path)
-    assert cli(["profile", "paper"]) == 0
-    from redditess.config import load_params
+    assert cli(["profile", "default"]) == 0  # whatever profile this checkout has active
+    original = (tmp_path / "params.yaml").read_text()
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "defaults"]):
+        subprocess.run(cmd, check=True)
+    from redditess.config import Params, load_params
 
-    assert load_params().collect.source == "dump"
+    assert cli(["profile", "paper"]) == 0
+    assert load_params().collect.source == "dump" and load_params().sft.base_model == "meta-llama/Llama-3.2-1B"
+    text = (tmp_path / "params.yaml").read_text()
+    comments = [line for line in original.splitlines() if line.lstrip().startswith("#")]
+    assert comments and all(c in text.splitlines() for c in comments)  # comments kept, unlike a rewrite
+    assert subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True).stdout.split() == ["M", "params.yaml"]
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], check=True, env=env)
+    diff = json.loads(subprocess.run([sys.executable, "-m", "dvc", "params", "diff", "--json"], capture_output=True,
+                                     text=True, check=True, env=env).stdout)
+    assert diff["params.yaml"]["collect.source"] == {"old": "demo", "new": "dump"}
+
+    assert cli(["profile", "default"]) == 0
+    assert (tmp_path / "params.yaml").read_text() == original and load_params() == Params()
     (tmp_path / "profiles/broken.yaml").write_text("sft: {base_modle: x}\n")
     assert cli(["profile", "broken"]) == 2
     assert cli(["profile", "nope"]) == 2
+    assert (tmp_path / "params.yaml").read_text() == original  # nothing written on a bad profile
 
 
 def test_every_pinned_dependency_is_in_the_lock():
@@ -171,3 +192,69 @@ def test_every_pinned_dependency_is_in_the_lock():
     for pin in pins:
         name, version = pin.split("==")
         assert lock.get(name.lower().replace("_", "-")) == version, f"{pin} is not in requirements.txt"
+    s3_lock = {line.split("==")[0].lower(): line.split("==")[1]
+               for line in (ROOT / "requirements-s3.txt").read_text().splitlines() if "==" in line and not line.startswith("#")}
+    for pin in deps["optional-dependencies"]["s3"]:
+        name, version = pin.split("==")
+        assert s3_lock.get(name.lower()) == version, f"{pin} is not in requirements-s3.txt"
+    assert not set(s3_lock) & set(lock), "requirements-s3.txt only adds packages the main lock lacks"
+
+
+def test_every_import_the_stages_make_resolves_from_the_lock():
+    """Every third-party module imported anywhere in stages/ and src/ (lazy imports included) is
+    installed and belongs to a distribution pinned in requirements.txt: an install from the lock
+    alone runs every stage."""
+    import ast
+    import importlib.util
+    import re
+    from importlib.metadata import packages_distributions
+
+    def norm(name):
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    lock = {norm(line.split("==")[0]) for line in (ROOT / "requirements.txt").read_text().splitlines()
+            if "==" in line and not line.startswith("#")}
+    owners = packages_distributions()
+    problems, seen = [], set()
+    for path in sorted([*(ROOT / "stages").glob("*.py"), *(ROOT / "src/redditess").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for top in {n.split(".")[0] for n in names} - set(sys.stdlib_module_names) - {"redditess", "__future__"}:
+                seen.add(top)
+                where = f"{path.relative_to(ROOT)}:{node.lineno}: {top}"
+                if importlib.util.find_spec(top) is None:
+                    problems.append(f"{where} is not installed")
+                elif not any(norm(d) in lock for d in owners.get(top, [])):
+                    problems.append(f"{where} comes from {owners.get(top)}, none of them in requirements.txt")
+    assert {"torch", "trl", "transformers", "pandas", "yaml"} <= seen
+    assert not problems, problems
+
+
+def test_results_are_git_tracked_outputs_and_data_and_models_are_not():
+    """Metrics, plot data and reports are `cache: false` outputs that git does not ignore (a clone
+    shows them); data and models are cached outputs that git ignores (they live in the remote)."""
+    import yaml
+
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    outs = {}
+    for stage in stages.values():
+        body = stage.get("do", stage)
+        for kind in ("outs", "metrics", "plots"):
+            for out in body.get(kind, []):
+                path, opts = (next(iter(out.items())) if isinstance(out, dict) else (out, {}))
+                outs[path] = opts or {}
+    results = {p: o for p, o in outs.items() if p.split("/")[0] in {"metrics", "plots", "reports"}}
+    assert len(results) >= 25
+    assert [p for p, o in results.items() if o.get("cache") is not False] == []
+    assert not any("plots" in stage.get("do", stage) for stage in stages.values())  # charts defined once, top level
+    cached = [p for p, o in outs.items() if o.get("cache", True)]
+    assert all(p.split("/")[0] in {"data", "models", "ledgers"} for p in cached), cached
+    probe = [p.replace("${item.name}", "x").replace("${item}", "x") for p in outs]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *probe], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    assert sorted(ignored) == sorted(p for p in probe if p.split("/")[0] in {"data", "models", "ledgers"})
+    assert subprocess.run(["git", "check-ignore", "-q", "--no-index", "dvc_plots/index.html"], cwd=ROOT).returncode == 0

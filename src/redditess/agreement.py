@@ -149,9 +149,10 @@ def confusion_figure(votes: np.ndarray, names: list[str], path) -> None:
         a, b = votes[both, i], votes[both, j]
         m = np.array([[np.sum((a == x) & (b == y)) for y in (1, 0)] for x in (1, 0)])
         ax.axis("on")
-        ax.imshow(m, cmap="Blues")
+        ax.imshow(m, cmap="Blues", vmin=0)
         for (x, y), v in np.ndenumerate(m):
-            ax.text(y, x, str(v), ha="center", va="center", color="black")
+            # white on the dark cells, black on the light ones: every count stays readable
+            ax.text(y, x, str(v), ha="center", va="center", color="white" if v > m.max() / 2 else "black")
         ax.set_xticks([0, 1], ["eff", "ineff"])
         ax.set_yticks([0, 1], ["eff", "ineff"])
         ax.set_xlabel(names[j])

@@ -218,3 +218,17 @@ def default_claims_file(params) -> Path:
     if params.sft.base_model != "tiny":
         return Path("artifact/claims/paper.yaml")
     return Path("artifact/claims/demo.yaml" if params.collect.source == "demo" else "artifact/claims/real.yaml")
+
+
+def missing_outputs(lock: Path) -> tuple[list[str], int]:
+    """Outputs ``lock`` (dvc.lock) records that are absent from the workspace, and how many it records.
+
+    After ``dvc repro --pull --allow-missing`` without a ``dvc pull`` the stages are "up to date" but
+    data and models are not there; the claims table (read from the metrics committed to git) says so
+    rather than letting an empty workspace pass silently."""
+    if not lock.exists():
+        return [], 0
+    stages = (yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("stages", {})
+    paths = sorted({o["path"] for s in stages.values() for o in s.get("outs", [])})
+    root = lock.parent
+    return [p for p in paths if not (root / p).exists()], len(paths)

@@ -1,7 +1,9 @@
 """``redditess``: the artifact's small command line.
 
     redditess claims              # check the profile's artifact/claims/*.yaml against metrics/ (exit 1 if any fails)
-    redditess profile paper       # merge profiles/paper.yaml over params.yaml (validated)
+    redditess metrics             # the metrics, one markdown table per stage
+    redditess profile paper       # set profiles/paper.yaml's values in params.yaml in place (validated)
+    redditess profile default     # every params key back to its documented default
     redditess preflight           # what this machine offers the pipeline (Docker entry point)
     redditess annotate export     # stratified sample sheet + offline HTML form for human annotators
     redditess annotate import --annotator NAME filled.csv   # into human/NAME.csv
@@ -13,24 +15,27 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import platform
 import sys
 from pathlib import Path
 
-import yaml
-
-from redditess.config import ParamsError, deep_merge, load_params, params_from_dict
+from redditess.config import ParamsError, load_params
 from redditess.runtime import InputError
 
 
 def cmd_claims(args) -> int:
-    from redditess.claims import check, default_claims_file, load_claims, table
+    from redditess.claims import check, default_claims_file, load_claims, missing_outputs, table
 
     claims_file = Path(args.claims) if args.claims else default_claims_file(load_params())
     print(f"claims: {claims_file}  metrics: {args.metrics}/")
     results = check(load_claims(claims_file), Path(args.metrics))
     report = table(results)
     print(report)
+    absent, total = missing_outputs(Path(args.lock))
+    if absent:
+        print(f"note: {len(absent)} of {total} outputs in {args.lock} are not in this workspace (e.g. {', '.join(absent[:3])}): "
+              "the table reads the committed metrics; `dvc pull` fetches data and models", file=sys.stderr)
     if args.output:
         from redditess.io import write_text
 
@@ -38,18 +43,41 @@ def cmd_claims(args) -> int:
     return 0 if all(r.status == "reproduced" for r in results) else 1
 
 
-def cmd_profile(args) -> int:
-    profile = Path("profiles") / f"{args.name}.yaml"
-    if not profile.exists():
-        raise InputError(f"{profile}: no such profile (have: {sorted(p.stem for p in Path('profiles').glob('*.yaml'))})")
-    base = yaml.safe_load(Path("params.yaml").read_text())
-    merged = deep_merge(base, yaml.safe_load(profile.read_text()) or {})
-    params_from_dict(merged, str(profile))  # validate before writing anything
-    from redditess.io import write_text
+def cmd_metrics(args) -> int:
+    """One narrow table per metrics file (stage), instead of `dvc metrics show`'s single wide row."""
+    import json
 
-    write_text("params.yaml", f"# params.yaml with {profile} merged over it by `redditess profile {args.name}`\n"
-               + yaml.safe_dump(merged, sort_keys=False))
-    print(f"params.yaml now holds the {args.name} profile; `git diff params.yaml` shows what changed")
+    def flat(obj, prefix=""):
+        for key, value in sorted(obj.items()):
+            if isinstance(value, dict):
+                yield from flat(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+
+    files = sorted(Path(args.metrics).glob("*.json"))
+    if not files:
+        raise InputError(f"{args.metrics}/: no metrics files (they are committed to git; `dvc repro` rebuilds them)")
+    parts = []
+    for path in files:
+        rows = [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
+                for k, v in flat(json.loads(path.read_text(encoding="utf-8")))]
+        parts.append("\n".join([f"## {path.stem}", "", "| metric | value |", "|---|---:|", *rows]))
+    report = "\n\n".join(parts)
+    print(report)
+    if args.output:
+        from redditess.io import write_text
+
+        write_text(args.output, "# Metrics\n\n" + report + "\n")
+    return 0
+
+
+def cmd_profile(args) -> int:
+    from redditess.profiles import DEFAULT, apply_profile
+
+    changed = apply_profile(args.name)
+    source = "their documented defaults" if args.name == DEFAULT else f"profiles/{args.name}.yaml"
+    print(f"params.yaml: {len(changed)} values set from {source}, comments and other keys kept; "
+          f"`dvc params diff` shows them, `redditess profile {DEFAULT}` reverts them")
     return 0
 
 
@@ -128,6 +156,10 @@ def cmd_preflight(args) -> int:
             ("device", torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"),
             ("collect.source", params.collect.source), ("sft.base_model", params.sft.base_model),
             ("classifier.base_model", params.classifier.base_model)]
+    # Which secrets the run will find (names only, never values): `docker run -e NAME` passes them.
+    secrets = ["HF_TOKEN", params.collect.salt_env] + [j.api_key_env for j in params.label.judges]
+    rows.append(("secrets set", ", ".join(s for s in secrets if os.environ.get(s)) or "none"))
+    rows.append(("secrets not set", ", ".join(s for s in secrets if not os.environ.get(s)) or "none"))
     for name, value in rows:
         print(f"{name:>22}: {value}")
     if params.sft.base_model != "tiny" and not torch.cuda.is_available():
@@ -143,8 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--claims", help="claims file (default: the active profile's, artifact/claims/<profile>.yaml)")
     p.add_argument("--metrics", default="metrics")
     p.add_argument("--output", help="also write the table as markdown here")
+    p.add_argument("--lock", default="dvc.lock", help="outputs absent from the workspace are named in one line")
     p.set_defaults(func=cmd_claims)
-    p = sub.add_parser("profile", help="merge profiles/<name>.yaml over params.yaml")
+    p = sub.add_parser("metrics", help="the metrics as one readable table per stage (markdown)")
+    p.add_argument("--metrics", default="metrics")
+    p.add_argument("--output", help="also write the tables here")
+    p.set_defaults(func=cmd_metrics)
+    p = sub.add_parser("profile", help="set profiles/<name>.yaml's values in params.yaml ('default' reverts)")
     p.add_argument("name")
     p.set_defaults(func=cmd_profile)
     p = sub.add_parser("annotate", help="human validation round trip")

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Time the README's two steps on a fresh clone: install the pinned environment, then `dvc repro`
+# from scratch, each under /usr/bin/time -v (wall clock, peak RSS of the largest process). Writes
+# benchmarks/repro_time.txt (machine description + figures) in the checkout it was started from;
+# the README's timings come from that file. The full run takes tens of minutes on a 2-core machine:
+#   benchmarks/repro_time.sh                      # fresh clone of this checkout's HEAD, fresh venv
+#   REPRO_VENV=/path/to/.venv benchmarks/repro_time.sh    # reuse an installed venv (no install timing)
+#   REPRO_TARGET=split benchmarks/repro_time.sh   # reproduce up to one stage only (a quick check)
+#   PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu benchmarks/repro_time.sh   # CPU torch off these machines
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+out="${REPRO_OUT:-$here/benchmarks/repro_time.txt}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+python="${PYTHON:-python3.11}"
+command -v "$python" >/dev/null || python=python3
+
+# `/usr/bin/time -v` on a command; keeps the two lines that matter.
+timed() {
+  local label="$1"; shift
+  /usr/bin/time -v -o "$work/$label.time" "$@" >"$work/$label.log" 2>&1 \
+    || { echo "error: $label failed: $(tail -n 3 "$work/$label.log" | tr '\n' ' ')" >&2; exit 2; }
+  local wall rss
+  wall="$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/$label.time")"
+  rss="$(awk -F': ' '/Maximum resident set size/ {printf "%.2f GiB", $2 / 1048576}' "$work/$label.time")"
+  echo "$label: wall ${wall}, peak RSS ${rss} (largest single process)"
+}
+
+git clone -q "$here" "$work/repo"
+cd "$work/repo"
+{
+  echo "# benchmarks/repro_time.sh, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD)"
+  echo "machine: $(lscpu | awk -F': +' '/Model name/ {print $2; exit}'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -srm)"
+  echo "python: $("$python" --version 2>&1); GPU: $(command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name --format=csv,noheader | head -1 || echo none)"
+  if [ -n "${REPRO_VENV:-}" ]; then
+    echo "install: skipped (REPRO_VENV=$REPRO_VENV)"
+    venv="$REPRO_VENV"
+  else
+    venv="$work/venv"
+    "$python" -m venv "$venv"
+    timed install bash -c "'$venv/bin/pip' install -q -U pip==26.3 && '$venv/bin/pip' install -q -r requirements.txt && '$venv/bin/pip' install -q --no-deps -e ."
+  fi
+  export PATH="$venv/bin:$PATH" PYTHONPATH="$work/repo/src" DVC_NO_ANALYTICS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+  timed "dvc-repro${REPRO_TARGET:+-$REPRO_TARGET}" dvc repro ${REPRO_TARGET:+"$REPRO_TARGET"}
+  echo "stages run: $(grep -c "^Running stage" "$work"/dvc-repro*.log)"
+  timed "dvc-repro-again" dvc repro ${REPRO_TARGET:+"$REPRO_TARGET"}
+  echo "stages run again: $(grep -c "^Running stage" "$work/dvc-repro-again.log" || true)"
+} | tee "$out"
