@@ -171,8 +171,9 @@ def main() -> None:
             metrics[f"crisis_harmless_{m}"] - metrics["crisis_harmless_sft"] for m in aligned)
 
     write_metrics("metrics/evaluate.json", metrics)
-    write_csv("plots/evaluate.csv", pd.DataFrame(table)[["model", "effective_rate", "effective_rate_ci_low", "effective_rate_ci_high",
-                                                         "effective_rate_usable"]], ["model"])
+    # ci_low/ci_high: the columns the bar_ci chart template (.dvc/plots/bar_ci.json) draws as the CI rule.
+    plot = pd.DataFrame(table).rename(columns={"effective_rate_ci_low": "ci_low", "effective_rate_ci_high": "ci_high"})
+    write_csv("plots/evaluate.csv", plot[["model", "effective_rate", "ci_low", "ci_high", "effective_rate_usable"]], ["model"])
     write_text("reports/evaluate.md", report(metrics, table, arms, cfg))
     fig, ax = plt.subplots(figsize=(6, 3.2))
     x = np.arange(len(table))
