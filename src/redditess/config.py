@@ -206,6 +206,23 @@ class JudgeConfig:
     """Price of a million prompt tokens (for the cost estimate printed before any call)."""
     output_cost_per_mtok: float = 0.0
     """Price of a million completion tokens."""
+    currency: str = "USD"
+    """Currency of the prices above (shown with every cost and in the metrics' key names)."""
+    chars_per_token: float = 4.0
+    """Characters per prompt token for the cost estimate until the ledger holds metered answers
+    (then the measured ratio is used)."""
+    expected_completion_tokens: int = 60
+    """Completion tokens per answer for the cost estimate until the ledger holds metered answers
+    (then their mean is used)."""
+    retry_allowance: float = 0.1
+    """Share of the estimated cost added as an allowance for retried (billed) answers."""
+    max_failed_share: float = 0.01
+    """Largest share of comments that may end without an answer for transport reasons (down, hung
+    or throttling endpoint, after the retries); above it the stage fails and writes no votes (the
+    answers received stay in the ledger, so the next run asks only for the rest)."""
+    family: str | None = None
+    """Model family, for ``aggregate.merge_judges: family`` (judges of one family count as one
+    voter); None means the model name."""
 
 
 @dataclass(frozen=True)
