@@ -58,8 +58,8 @@ class PrawConfig:
     """Which listing of each subreddit to walk."""
     time_filter: Literal["all", "year", "month", "week", "day", "hour"] = "all"
     """Time filter for the ``top`` listing."""
-    limit: int = 100
-    """Posts per subreddit."""
+    limit: int | None = 100
+    """Posts per subreddit; null means all the listing gives (Reddit stops near 1000)."""
     replace_more_limit: int = 32
     """Bound on ``MoreComments`` expansions per post (praw ``replace_more(limit=...)``)."""
     user_agent: str = "redditess/0.1 (research artifact)"
@@ -74,9 +74,15 @@ class PrawConfig:
     """Base of the back-off: retry k waits a uniform random time in [0, backoff_seconds * 2**k]."""
     state_dir: str = ".cache/praw"
     """Where the per-post progress journal lives, so a killed collection resumes (not a DVC output)."""
-    ids_file: str | None = None
-    """Rehydrate instead of walking listings: a file of published fullnames (t3_/t1_), optionally
-    followed by a tab and the SHA-256 of the published body to tell 'edited since' from 'unchanged'."""
+    rehydrate: bool = False
+    """Rehydrate the published ids in ``ids_file`` instead of walking listings."""
+    ids_file: str = "published_ids.tsv"
+    """File of published fullnames (t3_/t1_) to rehydrate, each optionally followed by a tab and the
+    SHA-256 of the published body to tell 'edited since' from 'unchanged'. A DVC dependency of
+    collect (its content, not only its path), so it must exist; the shipped one lists no id."""
+    api_url: str | None = None
+    """Base URL of a Reddit-compatible API (a proxy, a mirror, a test server), used for both the
+    API and the token endpoint; null means Reddit (https://oauth.reddit.com, https://www.reddit.com)."""
 
 
 @dataclass(frozen=True)
