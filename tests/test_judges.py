@@ -220,10 +220,11 @@ def test_aimd_cuts_the_requests_in_flight_under_a_429_storm(tmp_path):
             cfg = _cfg(server.url, concurrency=16, max_retries=30, backoff_seconds=0.005)
             entries, stats = judge_all(cfg, _bodies(cfg, 96), tmp_path / f"l{p429}.jsonl", seed=0)
         assert len(entries) == 96
-        in_flight[p429] = sorted(n for _, _, n in server.arrivals)[len(server.arrivals) // 2]  # median at arrival
+        # the most requests in flight at once over the second half of the run (AIMD has settled by then)
+        in_flight[p429] = max(n for _, _, n in server.arrivals[len(server.arrivals) // 2:])
         if p429:
             assert stats.counts["retry_429"] > 20 and stats.window_min <= 2
-    assert in_flight[0.0] >= 8 and in_flight[0.5] <= 4, in_flight
+    assert in_flight[0.0] >= 14 and in_flight[0.5] <= 6, in_flight
 
 
 def test_retry_after_is_honoured(tmp_path):

@@ -366,7 +366,7 @@ def judge_all(cfg: JudgeConfig, bodies: dict[str, dict], ledger_path: Path, seed
     Raises :class:`JudgeUnavailable` (after saving every answer received to the ledger) when more
     than ``cfg.max_failed_share`` of ``bodies`` ended without an answer for transport reasons."""
     entries = read_ledger(ledger_path)
-    stats = RunStats()
+    stats = RunStats(window_min=float(cfg.concurrency))
     pending = {k: b for k, b in bodies.items() if k not in entries}
     stats.counts["cached"] = len(bodies) - len(pending)
     est = estimate_cost(cfg, pending, [(bodies[k], entries[k].get("usage")) for k in sorted(set(bodies) & set(entries))])
@@ -402,7 +402,7 @@ def judge_all(cfg: JudgeConfig, bodies: dict[str, dict], ledger_path: Path, seed
         raise JudgeUnavailable(
             f"judge {cfg.name!r}: {unanswered} of {len(bodies)} requests got no answer from "
             f"{cfg.base_url or 'the OpenAI API'} ({c['failed']} failed after {cfg.max_retries} retries, "
-            f"{c['unsent']} not sent after that; failed attempts: {causes or 'none'}), more than "
+            f"{c['unsent']} left unsent then; failed attempts: {causes or 'none'}), more than "
             f"max_failed_share={cfg.max_failed_share:g}; the {len(entries)} answers received are in {ledger_path}, "
             f"re-run when the endpoint answers")
     return entries, stats
