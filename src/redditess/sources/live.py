@@ -92,7 +92,9 @@ def explained(cfg: PrawConfig, subreddit: str | None = None):
         if status == 401:
             raise RedditError(f"{api_address(cfg)} rejected the token obtained with {cfg.client_id_env} and "
                               f"{cfg.client_secret_env} (HTTP 401 for {url})") from None
-        raise RedditError(f"{api_address(cfg)}: HTTP {status} for {url} after {cfg.max_retries} retries") from None
+        retried = status == 429 or status >= 500  # what with_backoff retries
+        raise RedditError(f"{api_address(cfg)}: HTTP {status} for {url}"
+                          + (f" after {cfg.max_retries} retries" if retried else "")) from None
     except prawcore.exceptions.RequestException as exc:
         raise RedditError(f"cannot reach the Reddit API at {api_address(cfg)} after {cfg.max_retries} retries "
                           f"({_cause(exc)}; check collect.praw.api_url and the network)") from None
