@@ -61,7 +61,7 @@ def test_two_identical_judges_merged_leave_the_offline_reliabilities_within_005(
     offline, judge, _, _ = labels
     base = _reliability(_wide(offline))
     twins = _wide({**offline, "llm_a": judge, "llm_b": judge})
-    separate = _reliability(twins)
+    separate = _reliability(twins, merge_judges="none")
     assert separate["llm_a"]["specificity"] > 0.95  # the twins vouch for each other ...
     assert _worst_gap(separate, base) > 0.1  # ... and the offline labelers' reliabilities collapse
     for mode in ("family", "correlated"):

@@ -261,8 +261,8 @@ class AggregateConfig:
     golden_min_confidence: float = 0.0
     """... and the Dawid-Skene posterior is at least this far from 0.5, scaled to [0, 1]
     (0 = no condition, 0.9 = posterior >= 0.95 or <= 0.05)."""
-    merge_judges: Literal["none", "family", "correlated"] = "none"
-    """How LLM judges vote: ``none``, each judge is its own voter; ``family``, judges of one model
+    merge_judges: Literal["none", "family", "correlated"] = "family"
+    """How LLM judges vote: ``none``, each judge is its own voter; ``family`` (default), judges of one model
     family (``label.judges[].family``, else the model name) are merged into one voter (their
     majority, ties abstain) before Dawid-Skene and every other method, since a family's shared
     mistakes are not independent evidence; ``correlated``, judges whose pairwise error correlation
