@@ -4,10 +4,11 @@ It answers like a judge: a reply is effective unless it reads as dismissive, and
 come from keywords, so answers depend only on the request. Faults are drawn per request from a
 seeded generator: 429 (with ``retry_after`` seconds in ``retry-after-ms``), 500, a stall past the
 client's timeout, or a malformed (non-JSON) answer; ``script`` lists faults served first, in order
-("ok" for none); a request whose prompt contains ``poison`` always gets a 500. ``down`` (settable while running) drops every connection without an answer, as a
-dead server does. Usage is metered like a word-piece tokenizer would (words and punctuation marks,
-plus 4 tokens per message), independently of how the client estimates it. ``arrivals`` records, per
-request, the prompt's last line and the requests in flight at its arrival.
+("ok" for none); a request whose prompt contains ``poison`` always gets a 500. ``down`` (settable
+while running) drops every connection without an answer, as a dead server does. Usage is metered
+like a word-piece tokenizer would (words and punctuation marks, plus 4 tokens per message),
+independently of how the client estimates it. ``arrivals`` records, per request, its arrival time,
+the prompt's last line and the requests in flight then.
 """
 
 from __future__ import annotations

@@ -259,8 +259,9 @@ def test_dvc_repro_after_failed_judge_runs_asks_only_for_the_missing_answers(tmp
     server answers, a plain `dvc repro` sends exactly the requests the ledger lacks."""
     import threading
 
-    from conftest import stage_env
     from test_pipeline import init_repo, sh
+
+    from conftest import stage_env
 
     monkeypatch.setenv("FAKE_JUDGE_KEY", "sk-test")
     with FakeOpenAI(down=True, delay=0.01) as server:
