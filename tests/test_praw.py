@@ -154,7 +154,7 @@ def test_an_unreachable_server_is_one_line_naming_the_url_after_the_retries(tmp_
     start = time.monotonic()
     with pytest.raises(RedditError) as err:
         collect_live(cfg, 0, make_reddit(cfg))
-    assert _one_line(err) == (f"cannot reach the Reddit API at {url} after 1 retries (ConnectionError; check "
+    assert _one_line(err) == (f"cannot reach the Reddit API at {url} after 1 retry (ConnectionError; check "
                               "collect.praw.api_url and the network)")
     assert time.monotonic() - start < 30  # praw's own retries (about 3 s a try) included
 

@@ -58,6 +58,10 @@ def api_address(cfg: PrawConfig) -> str:
     return (cfg.api_url or REDDIT_API).rstrip("/")
 
 
+def _retries(n: int) -> str:
+    return f"{n} retry" if n == 1 else f"{n} retries"
+
+
 def _cause(exc) -> str:
     original = getattr(exc, "original_exception", None)
     return f"{type(original).__name__}" if original is not None else type(exc).__name__
@@ -94,9 +98,9 @@ def explained(cfg: PrawConfig, subreddit: str | None = None):
                               f"{cfg.client_secret_env} (HTTP 401 for {url})") from None
         retried = status == 429 or status >= 500  # what with_backoff retries
         raise RedditError(f"{api_address(cfg)}: HTTP {status} for {url}"
-                          + (f" after {cfg.max_retries} retries" if retried else "")) from None
+                          + (f" after {_retries(cfg.max_retries)}" if retried else "")) from None
     except prawcore.exceptions.RequestException as exc:
-        raise RedditError(f"cannot reach the Reddit API at {api_address(cfg)} after {cfg.max_retries} retries "
+        raise RedditError(f"cannot reach the Reddit API at {api_address(cfg)} after {_retries(cfg.max_retries)} "
                           f"({_cause(exc)}; check collect.praw.api_url and the network)") from None
 
 
