@@ -1,10 +1,11 @@
 """LLM-judge labeling throughput against a local OpenAI-compatible server that answers after 200 ms.
 
-    python benchmarks/judge_throughput.py             # N = 1, 2, 4, 8, 16, 32
+    python benchmarks/judge_throughput.py             # N = 1, 2, 4, 8, 16, 32; 40 x N requests; 3 runs
 
 The server (tests/fake_openai.py) runs in its own process; the judge runs the real openai client
 through ``redditess.judges.judge_all`` with a fresh ledger. With concurrency N the ideal is N / 0.2
-requests per second; the target is at least 80 % of it up to N = 32.
+requests per second; the target is at least 90 % of it up to N = 32, judged on the median of the
+runs (each level is run ``--runs`` times; the table shows every run and the median).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import argparse
 import json
 import logging
 import os
+import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +37,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay", type=float, default=0.2)
     parser.add_argument("--levels", default="1,2,4,8,16,32")
-    parser.add_argument("--rounds", type=int, default=10, help="requests per level = rounds x N (at least 20)")
+    parser.add_argument("--rounds", type=int, default=40, help="requests per level = rounds x N (at least 20)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per level; the median decides")
+    parser.add_argument("--target", type=float, default=0.9, help="share of N / delay each level must reach")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     import openai  # noqa: F401  (imported before timing: its import cost is not throughput)
@@ -46,26 +51,32 @@ def main() -> None:
                               stdout=subprocess.PIPE, text=True)
     url = server.stdout.readline().strip()
     os.environ["BENCH_KEY"] = "sk-bench"
-    print(f"{'N':>3} {'requests':>8} {'seconds':>8} {'req/s':>7} {'ideal':>7} {'share':>6}")
+    print(platform.node(), platform.processor() or platform.machine(), f"{os.cpu_count()} CPUs",
+          "load average %.2f %.2f %.2f" % os.getloadavg())
+    print(f"{'N':>3} {'requests':>8} {'ideal':>7} {'req/s per run':>24} {'median':>7} {'share':>6}")
     ok = True
     try:
         for n in (int(x) for x in args.levels.split(",")):
             cfg = JudgeConfig(name="bench", model="fake-judge", base_url=url, api_key_env="BENCH_KEY", concurrency=n)
             total = max(20, args.rounds * n)
-            bodies = {}
-            for i in range(total):
-                body = request_body(cfg, f"POST TITLE: t\nPOST: p\n\nREPLY: I hear you, that sounds hard. ({n}/{i})")
-                bodies[request_key(body)] = body
-            with tempfile.TemporaryDirectory() as tmp:
-                start = time.perf_counter()
-                _, stats = judge_all(cfg, bodies, Path(tmp) / "ledger.jsonl", seed=0)
-                seconds = time.perf_counter() - start
-            rps, ideal = total / seconds, n / args.delay
-            ok &= rps >= 0.8 * ideal
-            print(f"{n:3d} {total:8d} {seconds:8.2f} {rps:7.1f} {ideal:7.1f} {rps / ideal:6.0%}")
+            rates = []
+            for run in range(args.runs):
+                bodies = {}
+                for i in range(total):
+                    body = request_body(cfg, f"POST TITLE: t\nPOST: p\n\nREPLY: I hear you, that sounds hard. ({n}/{run}/{i})")
+                    bodies[request_key(body)] = body
+                with tempfile.TemporaryDirectory() as tmp:
+                    start = time.perf_counter()
+                    judge_all(cfg, bodies, Path(tmp) / "ledger.jsonl", seed=0)
+                    rates.append(total / (time.perf_counter() - start))
+            rps, ideal = statistics.median(rates), n / args.delay
+            ok &= rps >= args.target * ideal
+            runs = " ".join(f"{r:7.1f}" for r in rates)
+            print(f"{n:3d} {total:8d} {ideal:7.1f} {runs:>24} {rps:7.1f} {rps / ideal:6.0%}", flush=True)
     finally:
         server.kill()
-    print(json.dumps({"all_levels_at_least_80_percent": ok}))
+    print(json.dumps({f"all_levels_at_least_{args.target:.0%}": ok}))
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

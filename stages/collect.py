@@ -3,7 +3,7 @@
     dvc repro collect        # or: python stages/collect.py
 
 Sources: ``demo`` (the seeded simulator), ``dump`` (RS_/RC_ files, streamed), ``praw`` (live
-listings, or rehydration of published ids with ``collect.praw.ids_file``). Ids in ``takedown.txt``
+listings, or rehydration of the published ids in ``collect.praw.ids_file``). Ids in ``takedown.txt``
 are removed before anything is written. Outputs ``data/raw/`` (RS.ndjson submissions, RC.ndjson
 comments, both sorted by id; truth.jsonl, the demo simulator's hidden truth, empty for real
 sources; report.json, the line accounting) and ``metrics/collect.json``. Every record is
@@ -69,11 +69,12 @@ def main() -> None:
         if cfg.source == "demo":
             out = demo.simulate(cfg.demo, params.seed)
             subs, coms, truth = out.submissions, out.comments, out.truth
-        elif cfg.praw.ids_file:
+        elif cfg.praw.rehydrate:
             subs, coms, status = live.rehydrate(cfg.praw, params.seed)
             counts = {f"rehydrate_{k}": v for k, v in sorted(status.items())}
         else:
-            subs, coms = live.collect_live(cfg.praw, params.seed)
+            subs, coms, live_counts = live.collect_live(cfg.praw, params.seed)
+            counts = dict(sorted(live_counts.items()))
         subs = sorted(subs, key=lambda r: r["id"])
         coms = sorted(coms, key=lambda r: r["id"])
 

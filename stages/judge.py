@@ -6,7 +6,10 @@ The judges are ``label.judges`` in params.yaml (name, model, base_url, api_key_e
 one stage per entry. Answers come from the judge's response ledger ``ledgers/<name>.jsonl`` when it
 has them (a re-run or a reviewer who pulled it makes no request), from the endpoint otherwise.
 Writes ``data/votes/llm_<name>.parquet`` (label, score, and the support dimensions the judge saw),
-the ledger, and ``metrics/judge_<name>.json``.
+the ledger, and ``metrics/judge_<name>.json`` (outcomes, retries, estimated and metered cost).
+When more than ``max_failed_share`` of the comments got no answer for transport reasons the stage
+exits 2 with one line and writes no votes or metrics (DVC does not take it as done); the answers
+received are in the ledger, so the next ``dvc repro`` asks only for the rest.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pandas as pd
 
 from redditess.config import load_params
 from redditess.io import read_table, write_metrics, write_table
-from redditess.judges import judge_all, render, request_body, request_key, write_ledger
+from redditess.judges import judge_all, metered_cost, render, request_body, request_key, write_ledger
 from redditess.runtime import InputError, derive_seed, stage
 from redditess.support import DIMENSIONS
 
@@ -59,12 +62,18 @@ def main() -> None:
     for d in DIMENSIONS:
         out[f"dim_{d}"] = pd.array([None if a is None else d in a["dimensions"] for a in answers], dtype="boolean")
     write_table(f"data/votes/{labeler}.parquet", out, ["post_id", "comment_id"])
-    counts = stats.counts
+    counts, est, cur = stats.counts, stats.estimate, cfg.currency.lower()
     write_metrics(f"metrics/judge_{cfg.name}.json", {
         "comments": len(units), "labeled": int(out.label.notna().sum()), "abstained": int(out.label.isna().sum()),
         "requests_sent": stats.requests, "from_ledger": counts["cached"], "answered": counts["answered"],
         "unparseable": counts["unparseable"], "failed": counts["failed"], "ledger_pruned": pruned,
         **{k: v for k, v in sorted(counts.items()) if k.startswith("retry_")},
+        # The estimate made before the first request, next to what the endpoint metered (currency
+        # in the key: metrics are numbers).
+        f"cost_estimate_{cur}": est["cost"], f"cost_retry_allowance_{cur}": est["retry_allowance"],
+        f"cost_metered_{cur}": metered_cost(cfg, stats), "estimate_completion_tokens_per_answer": est["completion_tokens_per_answer"],
+        "metered_prompt_tokens": stats.prompt_tokens, "metered_completion_tokens": stats.completion_tokens,
+        "concurrency_window_min": stats.window_min,
     })
 
 

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
-PIPELINE_FILES = [".gitignore", "dvc.yaml", "params.yaml", "stages", "src", "pyproject.toml", "takedown.txt", "prompts", "human"]
+PIPELINE_FILES = [".gitignore", "dvc.yaml", "params.yaml", "stages", "src", "pyproject.toml", "takedown.txt", "published_ids.tsv", "prompts", "human"]
 
 # Property tests check behaviour, not speed: no deadline and no "too slow" health check, so a
 # loaded 2-core machine cannot fail them (speed targets live in benchmarks/).

@@ -2,13 +2,20 @@
 
 It answers like a judge: a reply is effective unless it reads as dismissive, and its dimensions
 come from keywords, so answers depend only on the request. Faults are drawn per request from a
-seeded generator: 429, 500, a stall past the client's timeout, or a malformed (non-JSON) answer.
+seeded generator: 429 (with ``retry_after`` seconds in ``retry-after-ms``), 500, a stall past the
+client's timeout, or a malformed (non-JSON) answer; ``script`` lists faults served first, in order
+("ok" for none); a request whose prompt contains ``poison`` always gets a 500. ``down`` (settable
+while running) drops every connection without an answer, as a dead server does. Usage is metered
+like a word-piece tokenizer would (words and punctuation marks, plus 4 tokens per message),
+independently of how the client estimates it. ``arrivals`` records, per request, its arrival time,
+the prompt's last line and the requests in flight then.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
@@ -21,6 +28,10 @@ KEYWORDS = {"informational": ("looked into", "recommended", "common", "worth ask
             "tangible": ("try this", "helped me", "practical step", "start small")}
 
 
+def tokens(text: str) -> int:
+    return len(re.findall(r"\w+|[^\w\s]", text))
+
+
 def judge(content: str) -> dict:
     reply = content.rsplit("REPLY:", 1)[-1].strip().lower()
     effective = not any(reply == d or (len(d) > 4 and d in reply) for d in DISMISSIVE) and len(reply.split()) > 3
@@ -31,10 +42,15 @@ def judge(content: str) -> dict:
 class FakeOpenAI(LoopbackServer):
     url_suffix = "/v1"
 
-    def __init__(self, seed=0, p429=0.0, p500=0.0, ptimeout=0.0, pmalformed=0.0, stall=2.0, delay=0.0):
+    def __init__(self, seed=0, p429=0.0, p500=0.0, ptimeout=0.0, pmalformed=0.0, stall=2.0, delay=0.0, retry_after=None,
+                 script=(), down=False, poison=None):
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.requests = 0
+        self.script = list(script)
+        self.down = down
+        self.in_flight = 0
+        self.arrivals: list[tuple[float, str, int]] = []
         self.faults = {"429": 0, "500": 0, "timeout": 0, "malformed": 0}
         fake = self
 
@@ -45,10 +61,12 @@ class FakeOpenAI(LoopbackServer):
             def log_message(self, *args):
                 pass
 
-            def _send(self, obj, status=200):
+            def _send(self, obj, status=200, headers=None):
                 body = json.dumps(obj).encode()
                 try:
                     self.send_response(status)
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
@@ -61,21 +79,37 @@ class FakeOpenAI(LoopbackServer):
 
             def do_POST(self):
                 req = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                if fake.down:
+                    self.close_connection = True
+                    return
                 if self.path != "/v1/chat/completions":
                     return self._send({"error": {"message": f"no route {self.path}", "type": "not_found"}}, 404)
                 with fake.lock:
                     fake.requests += 1
+                    fake.in_flight += 1
+                    fake.arrivals.append((time.monotonic(), req["messages"][-1]["content"].splitlines()[-1], fake.in_flight))
                     roll = fake.rng.random()
+                    scripted = fake.script.pop(0) if fake.script else None
+                    if poison is not None and poison in req["messages"][-1]["content"]:
+                        scripted = "500"
+                try:
+                    self._answer(req, roll, scripted)
+                finally:
+                    with fake.lock:
+                        fake.in_flight -= 1
+
+            def _answer(self, req, roll, scripted):
                 if delay:
                     time.sleep(delay)
                 cut = 0.0
                 for kind, p in (("429", p429), ("500", p500), ("timeout", ptimeout), ("malformed", pmalformed)):
                     cut += p
-                    if roll < cut:
+                    if scripted == kind or (scripted is None and roll < cut):
                         with fake.lock:
                             fake.faults[kind] += 1
                         if kind == "429":
-                            return self._send({"error": {"message": "rate limited", "type": "rate_limit"}}, 429)
+                            extra = {} if retry_after is None else {"retry-after-ms": str(int(retry_after * 1000))}
+                            return self._send({"error": {"message": "rate limited", "type": "rate_limit"}}, 429, extra)
                         if kind == "500":
                             return self._send({"error": {"message": "boom", "type": "server_error"}}, 500)
                         if kind == "timeout":
@@ -85,11 +119,13 @@ class FakeOpenAI(LoopbackServer):
                         break
                 else:
                     content = json.dumps(judge(req["messages"][-1]["content"]))
+                prompt = sum(tokens(m["content"]) + 4 for m in req["messages"])
                 self._send({
                     "id": "chatcmpl-1", "object": "chat.completion", "created": 1700000000, "model": req["model"],
                     "system_fingerprint": "fp_fake", "choices": [{"index": 0, "finish_reason": "stop",
                                                                    "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+                    "usage": {"prompt_tokens": prompt, "completion_tokens": tokens(content),
+                              "total_tokens": prompt + tokens(content)},
                 })
 
         self.serve(Handler)

@@ -2,12 +2,16 @@
 
 Serves ``n_posts`` posts, each with one top-level comment and the OP's reply below it; ``faults``
 maps a path prefix to HTTP statuses returned (once each, in order) before the real answer;
-``delay`` slows every comment-tree answer; ``gone`` lists fullnames /api/info no longer returns
-and ``changed`` those whose body was edited (deleted/removed bodies can be set per fullname).
+``delay`` slows every comment-tree answer; ``things`` holds what /api/info returns by fullname.
+The token endpoint checks HTTP basic credentials (``credentials``) like Reddit's (401 otherwise);
+``unknown`` subreddits redirect to the search (Reddit's answer for a name that does not exist),
+``private`` ones answer 403. ``more`` adds to each post a MoreComments of that many further
+top-level comments, served by /api/morechildren.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections import Counter
@@ -40,7 +44,8 @@ def post(pid, selftext="I feel low.\n\nEDIT: thanks all", author="op_user"):
 
 
 class FakeReddit(LoopbackServer):
-    def __init__(self, n_posts=2, faults=None, delay=0.0, things=None):
+    def __init__(self, n_posts=2, faults=None, delay=0.0, things=None, credentials=("id", "secret"), unknown=(),
+                 private=(), more=0):
         self.requests: list[str] = []
         self.comment_fetches: Counter = Counter()
         self.faults = {k: list(v) for k, v in (faults or {}).items()}
@@ -71,9 +76,19 @@ class FakeReddit(LoopbackServer):
                 return False
 
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                form = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 fake.requests.append("POST " + self.path)
+                if urlparse(self.path).path.rstrip("/") == "/api/morechildren":
+                    return self._more(parse_qs(form))
+                expected = "Basic " + base64.b64encode(":".join(credentials).encode()).decode()
+                if self.headers.get("Authorization") != expected:
+                    return self._send({"message": "Unauthorized", "error": 401}, 401)
                 self._send({"access_token": "tok", "token_type": "bearer", "expires_in": 3600, "scope": "*"})
+
+            def _more(self, query):
+                pid = query["link_id"][0].removeprefix("t3_")
+                things = [comment(c, pid, f"t3_{pid}", "other", f"Hang in there ({c}).") for c in query["children"][0].split(",")]
+                self._send({"json": {"errors": [], "data": {"things": things}}})
 
             def do_GET(self):
                 url = urlparse(self.path)
@@ -81,7 +96,14 @@ class FakeReddit(LoopbackServer):
                 fake.requests.append("GET " + path)
                 if self._fault(path):
                     return
-                if path.startswith("/r/") and path.split("/")[-1] in ("new", "hot", "top"):
+                if path.startswith("/r/") and path.split("/")[2] in unknown:
+                    self.send_response(302)
+                    self.send_header("Location", f"/subreddits/search.json?q={path.split('/')[2]}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                elif path.startswith("/r/") and path.split("/")[2] in private:
+                    self._send({"reason": "private", "message": "Forbidden", "error": 403}, 403)
+                elif path.startswith("/r/") and path.split("/")[-1] in ("new", "hot", "top"):
                     self._send(_listing(post(p) for p in fake.posts))
                 elif path.startswith("/comments/"):
                     pid = path.split("/")[2]
@@ -89,7 +111,14 @@ class FakeReddit(LoopbackServer):
                     time.sleep(delay)
                     reply = comment(f"{pid}r", pid, f"t1_{pid}c", "op_user", "Thank you, this helps")
                     top = comment(f"{pid}c", pid, f"t3_{pid}", "helper", "Try a short walk.", [reply])
-                    self._send([_listing([post(pid)]), _listing([top])])
+                    tree = [top]
+                    if more:
+                        children = [f"{pid}m{i}" for i in range(more)]
+                        tree.append({"kind": "more", "data": {"count": more, "name": f"t1_{children[0]}", "id": children[0],
+                                                              "parent_id": f"t3_{pid}", "depth": 0, "children": children}})
+                    self._send([_listing([post(pid)]), _listing(tree)])
+                elif path == "/api/morechildren":
+                    self._more(parse_qs(url.query))
                 elif path == "/api/info":
                     ids = parse_qs(url.query).get("id", [""])[0].split(",")
                     self._send(_listing(fake.things[i] for i in ids if i in fake.things))

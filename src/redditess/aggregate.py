@@ -4,9 +4,16 @@ golden subset.
 Methods: ``paper`` (the first non-abstaining labeler in the precedence order decides),
 ``majority`` (ties abstain), ``weighted`` (votes weighted by the log-odds of each labeler's
 Dawid-Skene accuracy), ``dawid_skene`` (crowd-kit's EM estimate of the true label).
+
+Every method counts *voters*: each labeler, except that ``merge_judges`` can fold LLM judges of one
+model family, or whose errors correlate, into one voter first. Dawid-Skene assumes voters err
+independently; two copies of one judge would otherwise outvote everything and drag the other
+labelers' estimated reliabilities down.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -63,10 +70,57 @@ def dawid_skene(votes: np.ndarray, names: list[str], seed: int) -> tuple[np.ndar
     return posterior, reliability
 
 
-def aggregate(wide: pd.DataFrame, cfg: AggregateConfig, seed: int = 0) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
-    """Return (ensemble table, reliability per labeler)."""
-    names = labeler_order(wide, cfg.precedence)
-    votes = wide[names].astype("float64").to_numpy()  # NaN = abstain
+def judge_groups(votes: np.ndarray, names: list[str], cfg: AggregateConfig,
+                 families: dict[str, str]) -> list[list[str]]:
+    """The voters: lists of labelers voting as one, in ``names`` order. ``families`` maps a judge's
+    labeler (``llm_<name>``) to its model family; judges not in it are their own family."""
+    from redditess.agreement import error_correlation, is_judge
+
+    parent = {n: n for n in names}
+
+    def root(n: str) -> str:
+        while parent[n] != n:
+            n = parent[n]
+        return n
+
+    judges = [j for j, n in enumerate(names) if is_judge(n)]
+    for a, b in itertools.combinations(judges, 2):
+        if cfg.merge_judges == "family":
+            merge = families.get(names[a], names[a]) == families.get(names[b], names[b])
+        elif cfg.merge_judges == "correlated":
+            corr, _ = error_correlation(votes, a, b)
+            merge = not np.isnan(corr) and corr > cfg.merge_correlation
+        else:
+            merge = False
+        if merge:
+            parent[root(names[b])] = root(names[a])
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        groups.setdefault(root(n), []).append(n)
+    return list(groups.values())
+
+
+def voter_name(group: list[str]) -> str:
+    return group[0] if len(group) == 1 else "+".join(group)
+
+
+def voters(wide: pd.DataFrame, cfg: AggregateConfig, families: dict[str, str] | None = None) -> list[list[str]]:
+    """The voters of :func:`aggregate`, as groups of labelers in precedence order."""
+    labelers = labeler_order(wide, cfg.precedence)
+    return judge_groups(wide[labelers].astype("float64").to_numpy(), labelers, cfg, families or {})
+
+
+def aggregate(wide: pd.DataFrame, cfg: AggregateConfig, seed: int = 0,
+              families: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
+    """Return (ensemble table with every labeler's vote, reliability per voter)."""
+    from redditess.agreement import majority
+
+    labelers = labeler_order(wide, cfg.precedence)
+    every = wide[labelers].astype("float64").to_numpy()  # NaN = abstain
+    groups = voters(wide, cfg, families)
+    names = [voter_name(g) for g in groups]
+    votes = np.column_stack([majority(every[:, [labelers.index(n) for n in g]]) if len(g) > 1
+                             else every[:, labelers.index(g[0])] for g in groups])
     voted = ~np.isnan(votes)
     n_votes = voted.sum(axis=1)
     n_eff = np.nansum(votes, axis=1)
@@ -89,7 +143,7 @@ def aggregate(wide: pd.DataFrame, cfg: AggregateConfig, seed: int = 0) -> tuple[
     confident = np.abs(np.nan_to_num(posterior, nan=0.5) - 0.5) * 2 >= cfg.golden_min_confidence
     golden = (n_votes >= cfg.golden_min_votes) & unanimous & confident & ~np.isnan(label)
     out = wide[["post_id", "comment_id"]].copy()
-    for name in names:
+    for name in labelers:
         out[f"vote_{name}"] = wide[name].astype("Int8")
     out["n_votes"] = n_votes.astype("int64")
     out["n_effective"] = n_eff.astype("int64")
@@ -99,7 +153,8 @@ def aggregate(wide: pd.DataFrame, cfg: AggregateConfig, seed: int = 0) -> tuple[
     return out, reliability
 
 
-def summary(ens: pd.DataFrame, reliability: dict[str, dict[str, float]] | None = None) -> dict[str, float]:
+def summary(ens: pd.DataFrame, reliability: dict[str, dict[str, float]] | None = None,
+            groups: list[list[str]] | None = None) -> dict[str, float]:
     labeled = ens["label"].notna()
     out = {
         "comments": int(len(ens)),
@@ -110,6 +165,12 @@ def summary(ens: pd.DataFrame, reliability: dict[str, dict[str, float]] | None =
         "golden_effective": int((ens["golden"] & (ens["label"] == 1)).sum()),
         "golden_ineffective": int((ens["golden"] & (ens["label"] == 0)).sum()),
     }
+    if groups is not None:
+        out["voters"] = len(groups)
+        out["labelers_merged"] = sum(len(g) for g in groups if len(g) > 1)
+        for g in groups:
+            if len(g) > 1:  # says which labelers voted as one
+                out[f"merged_voter_{voter_name(g)}"] = len(g)
     for name, rel in sorted((reliability or {}).items()):
         out[f"sensitivity_{name}"] = rel["sensitivity"]
         out[f"specificity_{name}"] = rel["specificity"]

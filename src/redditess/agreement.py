@@ -1,5 +1,7 @@
 """Agreement between labelers: pairwise Cohen's kappa, Fleiss' kappa, Krippendorff's alpha, and
-agreement per class, each with a bootstrap 95% confidence interval over comments."""
+agreement per class, each with a bootstrap 95% confidence interval over comments; each labeler
+against the rest, and the LLM judges' pairwise error correlation (judges that err together are not
+independent evidence; see ``aggregate.merge_judges``)."""
 
 from __future__ import annotations
 
@@ -46,6 +48,36 @@ def class_agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(pos), float(neg)
 
 
+def majority(votes: np.ndarray) -> np.ndarray:
+    """Majority label per row over the non-missing votes; a tie or no vote is NaN."""
+    ones, voted = np.nansum(votes, axis=1), (~np.isnan(votes)).sum(axis=1)
+    return np.where(2 * ones > voted, 1.0, np.where(2 * ones < voted, 0.0, np.nan))
+
+
+def versus_rest(votes: np.ndarray, j: int) -> float:
+    """Cohen's kappa of labeler ``j`` against the majority of all the other labelers."""
+    return cohen(votes[:, j], majority(np.delete(votes, j, axis=1)))
+
+
+def error_correlation(votes: np.ndarray, i: int, j: int) -> tuple[float, int]:
+    """(Pearson correlation of the errors of labelers i and j, comments used). An error is a vote
+    against the majority of the *other* labelers (neither i nor j, so the pair cannot make its own
+    reference); comments where i, j or that reference abstain are left out. Independent labelers
+    score near 0, labelers that copy each other's mistakes near 1; NaN when either never or always errs."""
+    ref = majority(np.delete(votes, [i, j], axis=1)) if votes.shape[1] > 2 else np.full(len(votes), np.nan)
+    ok = ~np.isnan(votes[:, i]) & ~np.isnan(votes[:, j]) & ~np.isnan(ref)
+    ei = (votes[ok, i] != ref[ok]).astype(float)
+    ej = (votes[ok, j] != ref[ok]).astype(float)
+    if ok.sum() < 2 or ei.std() == 0 or ej.std() == 0:
+        return float("nan"), int(ok.sum())
+    return float(np.corrcoef(ei, ej)[0, 1]), int(ok.sum())
+
+
+def is_judge(name: str) -> bool:
+    """LLM judges' labelers are named ``llm_<judge name>``."""
+    return name.startswith("llm_")
+
+
 def _ci(stat, votes: np.ndarray, rng: np.random.Generator, n_boot: int) -> tuple[float, float]:
     n = len(votes)
     values = [stat(votes[rng.integers(0, n, n)]) for _ in range(n_boot)]
@@ -81,6 +113,12 @@ def agreement(votes: np.ndarray, names: list[str], n_boot: int, seed: int) -> tu
         rows.append(dict(a=names[i], b=names[j], n=n, kappa=kappa, low=low, high=high, pos=pos, neg=neg))
         pos_all.append(pos)
         neg_all.append(neg)
+    for j, name in enumerate(names):
+        metrics[f"kappa_vs_rest_{name}"] = versus_rest(votes, j) if len(names) > 1 else float("nan")
+    judges = [j for j, n in enumerate(names) if is_judge(n)]
+    for i, j in itertools.combinations(judges, 2):
+        metrics[f"error_correlation_{names[i]}__{names[j]}"], metrics[f"n_error_correlation_{names[i]}__{names[j]}"] = \
+            error_correlation(votes, i, j)
     metrics["positive_agreement_mean"] = float(np.nanmean(pos_all)) if pos_all else float("nan")
     metrics["negative_agreement_mean"] = float(np.nanmean(neg_all)) if neg_all else float("nan")
     metrics["class_agreement_gap"] = metrics["positive_agreement_mean"] - metrics["negative_agreement_mean"]
@@ -102,9 +140,20 @@ def markdown(metrics: dict, rows: list[dict], names: list[str]) -> str:
               "|---|---|---:|---:|---|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['a']} | {r['b']} | {r['n']} | {f(r['kappa'])} | [{f(r['low'])}, {f(r['high'])}] | {f(r['pos'])} | {f(r['neg'])} |")
-    lines += ["", "## Labelers", "", "| labeler | coverage | effective rate |", "|---|---:|---:|"]
+    lines += ["", "## Labelers", "", "| labeler | coverage | effective rate | Cohen's kappa against the rest's majority |",
+              "|---|---:|---:|---:|"]
     for n in names:
-        lines.append(f"| {n} | {f(metrics['coverage_' + n])} | {f(metrics['effective_rate_' + n])} |")
+        lines.append(f"| {n} | {f(metrics['coverage_' + n])} | {f(metrics['effective_rate_' + n])} | "
+                     f"{f(metrics.get('kappa_vs_rest_' + n))} |")
+    pairs = [(a, b) for a, b in itertools.combinations([n for n in names if is_judge(n)], 2)]
+    if pairs:
+        lines += ["", "## Judges' error correlation", "",
+                  "An error is a vote against the majority of the other labelers; judges whose errors correlate "
+                  "are not independent evidence (`aggregate.merge_judges`).", "",
+                  "| judge A | judge B | comments | error correlation |", "|---|---|---:|---:|"]
+        for a, b in pairs:
+            lines.append(f"| {a} | {b} | {metrics[f'n_error_correlation_{a}__{b}']} | "
+                         f"{f(metrics[f'error_correlation_{a}__{b}'])} |")
     return "\n".join(lines) + "\n"
 
 

@@ -58,8 +58,8 @@ class PrawConfig:
     """Which listing of each subreddit to walk."""
     time_filter: Literal["all", "year", "month", "week", "day", "hour"] = "all"
     """Time filter for the ``top`` listing."""
-    limit: int = 100
-    """Posts per subreddit."""
+    limit: int | None = 100
+    """Posts per subreddit; null means all the listing gives (Reddit stops near 1000)."""
     replace_more_limit: int = 32
     """Bound on ``MoreComments`` expansions per post (praw ``replace_more(limit=...)``)."""
     user_agent: str = "redditess/0.1 (research artifact)"
@@ -74,9 +74,15 @@ class PrawConfig:
     """Base of the back-off: retry k waits a uniform random time in [0, backoff_seconds * 2**k]."""
     state_dir: str = ".cache/praw"
     """Where the per-post progress journal lives, so a killed collection resumes (not a DVC output)."""
-    ids_file: str | None = None
-    """Rehydrate instead of walking listings: a file of published fullnames (t3_/t1_), optionally
-    followed by a tab and the SHA-256 of the published body to tell 'edited since' from 'unchanged'."""
+    rehydrate: bool = False
+    """Rehydrate the published ids in ``ids_file`` instead of walking listings."""
+    ids_file: str = "published_ids.tsv"
+    """File of published fullnames (t3_/t1_) to rehydrate, each optionally followed by a tab and the
+    SHA-256 of the published body to tell 'edited since' from 'unchanged'. A DVC dependency of
+    collect (its content, not only its path), so it must exist; the shipped one lists no id."""
+    api_url: str | None = None
+    """Base URL of a Reddit-compatible API (a proxy, a mirror, a test server), used for both the
+    API and the token endpoint; null means Reddit (https://oauth.reddit.com, https://www.reddit.com)."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +214,23 @@ class JudgeConfig:
     """Price of a million prompt tokens (for the cost estimate printed before any call)."""
     output_cost_per_mtok: float = 0.0
     """Price of a million completion tokens."""
+    currency: str = "USD"
+    """Currency of the prices above (shown with every cost and in the metrics' key names)."""
+    chars_per_token: float = 4.0
+    """Characters per prompt token for the cost estimate until the ledger holds metered answers
+    (then the measured ratio is used)."""
+    expected_completion_tokens: int = 60
+    """Completion tokens per answer for the cost estimate until the ledger holds metered answers
+    (then their mean is used)."""
+    retry_allowance: float = 0.1
+    """Share of the estimated cost added as an allowance for retried (billed) answers."""
+    max_failed_share: float = 0.01
+    """Largest share of comments that may end without an answer for transport reasons (down, hung
+    or throttling endpoint, after the retries); above it the stage fails and writes no votes (the
+    answers received stay in the ledger, so the next run asks only for the rest)."""
+    family: str | None = None
+    """Model family, for ``aggregate.merge_judges: family`` (judges of one family count as one
+    voter); None means the model name."""
 
 
 @dataclass(frozen=True)
@@ -240,6 +263,14 @@ class AggregateConfig:
     golden_min_confidence: float = 0.0
     """... and the Dawid-Skene posterior is at least this far from 0.5, scaled to [0, 1]
     (0 = no condition, 0.9 = posterior >= 0.95 or <= 0.05)."""
+    merge_judges: Literal["none", "family", "correlated"] = "family"
+    """How LLM judges vote: ``none``, each judge is its own voter; ``family`` (default), judges of one model
+    family (``label.judges[].family``, else the model name) are merged into one voter (their
+    majority, ties abstain) before Dawid-Skene and every other method, since a family's shared
+    mistakes are not independent evidence; ``correlated``, judges whose pairwise error correlation
+    (see the agreement stage) exceeds ``merge_correlation`` are merged, transitively."""
+    merge_correlation: float = 0.5
+    """Error correlation above which ``merge_judges: correlated`` merges two judges."""
 
 
 @dataclass(frozen=True)
@@ -495,6 +526,9 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "label.judges[].concurrency": GE1, "label.judges[].max_retries": GE0, "label.judges[].backoff_seconds": GE0,
     "label.judges[].timeout_seconds": GT0, "label.judges[].temperature": (0, 2, True), "label.judges[].max_tokens": GE1,
     "label.judges[].input_cost_per_mtok": GE0, "label.judges[].output_cost_per_mtok": GE0,
+    "label.judges[].chars_per_token": GT0, "label.judges[].expected_completion_tokens": GE1,
+    "label.judges[].retry_allowance": GE0, "label.judges[].max_failed_share": FRAC,
+    "aggregate.merge_correlation": SIGNED,
     "aggregate.golden_min_votes": GE1, "aggregate.golden_min_confidence": FRAC,
     "agreement.bootstrap": GE1, "dimensions.threshold": SIGNED, "dimensions.bootstrap": GE1,
     "split.train": FRAC, "split.val": FRAC, "split.judge_share": (0, 1, True),
