@@ -10,6 +10,7 @@ Writes ``data/split/{train,val,test}.parquet`` (labeled units with their split),
 from __future__ import annotations
 
 from redditess.config import load_params
+from redditess.guards import require_two_classes
 from redditess.io import atomic_path, read_table, write_metrics, write_table
 from redditess.runtime import derive_seed, stage
 from redditess.split import preference_pairs, split_posts
@@ -22,8 +23,12 @@ def main() -> None:
     ens = read_table("data/labels/ensemble.parquet", ["post_id", "comment_id", "label", "golden"])
     rows = units.merge(ens[["post_id", "comment_id", "label", "golden"]], on=["post_id", "comment_id"])
     rows = rows[rows["label"].notna()].copy()
+    require_two_classes(rows["label"], "split", "data/labels/ensemble.parquet",
+                        f"aggregate labeled {len(rows)} of {len(ens)} comments; see metrics/aggregate.json")
     assignment = split_posts(ens, params.split, derive_seed(params.seed, "split"))
     rows["split"] = rows["post_id"].map(assignment)
+    require_two_classes(rows.loc[rows.split == "train", "label"], "split", "the train split",
+                        f"split.train = {params.split.train} of {rows.post_id.nunique()} labeled posts")
     metrics: dict[str, float] = {}
     with atomic_path("data/split") as tmp:
         for name in ("train", "val", "test"):

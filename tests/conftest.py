@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("REDDITESS_SHARED_DATA", ROOT.parent / "shared" / "data"))  # env: worktrees elsewhere
 PIPELINE_FILES = [".gitignore", "dvc.yaml", "params.yaml", "stages", "src", "pyproject.toml", "takedown.txt", "prompts", "human"]
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
