@@ -6,7 +6,10 @@ Sources: ``demo`` (the seeded simulator), ``dump`` (RS_/RC_ files, streamed), ``
 listings, or rehydration of published ids with ``collect.praw.ids_file``). Ids in ``takedown.txt``
 are removed before anything is written. Outputs ``data/raw/`` (RS.ndjson submissions, RC.ndjson
 comments, both sorted by id; truth.jsonl, the demo simulator's hidden truth, empty for real
-sources; report.json, the line accounting) and ``metrics/collect.json``. Every record is
+sources; report.json, the line accounting), ``data/dumps_manifest.json`` (path, size and SHA-256
+of every dump file read, checked against ``collect.dump.sha256sums`` when set; empty for other
+sources) and ``metrics/collect.json``. ``data/raw`` names no file, so a renamed dump with the same
+content leaves it unchanged. Every record is
 minimised, its author pseudonymised (salt from ``$REDDITESS_SALT``) and its text scrubbed of contact
 details before it is written (see ``redditess.privacy``).
 """
@@ -18,10 +21,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from redditess.config import load_params
-from redditess.io import atomic_path, dumps, write_metrics
+from redditess.io import atomic_path, dumps, write_json, write_metrics
 from redditess.privacy import anonymize, salt_from_env
 from redditess.runtime import stage
-from redditess.sources import demo, dump, live
+from redditess.sources import demo, dump, live, manifest
 from redditess.takedown import load_takedown, removed_comments
 
 RAW = Path("data/raw")
@@ -49,13 +52,16 @@ def main() -> None:
     report: dict = {"source": cfg.source}
     counts: dict[str, int] = {}
     truth: list[dict] = []
+    files: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="redditess-collect-") as scratch:
         if cfg.source == "dump":
+            files = manifest.build_manifest(dump.resolve_paths(cfg.dump.paths), Path(cfg.dump.root))
+            if cfg.dump.sha256sums:
+                manifest.verify(files, Path(cfg.dump.sha256sums))
             store = dump.RecordStore(Path(scratch) / "records.sqlite")
             stats = dump.read_dumps(cfg.dump, cfg.strict, store)
             counts = {f"lines_{k}": v for k, v in sorted(stats.lines.items())}
             report["malformed_examples"] = stats.malformed_examples
-            report["files"] = [str(p) for p in dump.resolve_paths(cfg.dump.paths)]
 
             def submissions() -> Iterator[dict]:
                 return store.records("submission")
@@ -91,6 +97,7 @@ def main() -> None:
             report["counts"] = {"submissions": n_subs, "comments": n_coms, "takedown_submissions": td_subs,
                                 "takedown_comments": td_coms, **counts}
             (tmp / "report.json").write_text(dumps(report) + "\n", encoding="utf-8")
+    write_json("data/dumps_manifest.json", files)
     write_metrics("metrics/collect.json", report["counts"])
 
 

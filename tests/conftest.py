@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("REDDITESS_SHARED_DATA", ROOT.parent / "shared" / "data"))  # env: worktrees elsewhere
-PIPELINE_FILES = [".gitignore", "dvc.yaml", "params.yaml", "stages", "src", "pyproject.toml", "takedown.txt", "prompts", "human"]
+PIPELINE_FILES = [".gitignore", "dvc.yaml", "params.yaml", "stages", "src", "pyproject.toml", "takedown.txt", "prompts", "human",
+                  "dumps"]
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -79,7 +79,7 @@ def test_pii_planted_in_1000_records_reaches_no_output(tmp_path, monkeypatch):
         if rec["author"] not in ("[deleted]", "AutoModerator"):
             planted.append(rec["author"])
     repo = copy_pipeline(tmp_path / "repo")
-    (repo / "dumps").mkdir()
+    (repo / "dumps").mkdir(exist_ok=True)
     (repo / "dumps/RS_plant.ndjson").write_text("".join(json.dumps(s) + "\n" for s in out.submissions))
     (repo / "dumps/RC_plant.ndjson").write_text("".join(json.dumps(c) + "\n" for c in out.comments))
     write_params(repo, {"collect": {"source": "dump", "dump": {"paths": ["dumps/R*.ndjson"]}}, "agreement": {"bootstrap": 20}})

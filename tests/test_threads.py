@@ -110,7 +110,7 @@ def test_shared_real_data_through_the_stages_and_the_data_card(shared_data, tmp_
 
     repo = copy_pipeline(tmp_path / "repo")
     paths = [str(shared_data / "red-mhs" / "*.ndjson"), str(shared_data / "reddit-api-samples" / "*.ndjson")]
-    write_params(repo, {"collect": {"source": "dump", "dump": {"paths": paths}},
+    write_params(repo, {"collect": {"source": "dump", "dump": {"paths": paths, "root": str(shared_data)}},
                         "threads": {"filters": {"require_edited_post": False}}})
     monkeypatch.setenv("REDDITESS_SALT", "shared-data-test")
     for stage, *args in (("collect",), ("threads",), ("label", "general_feedback"), ("label", "community"),

@@ -40,8 +40,15 @@ class DemoConfig:
 @dataclass(frozen=True)
 class DumpConfig:
     paths: list[str] = field(default_factory=list)
-    """Glob patterns of Pushshift/Arctic-Shift RS_*/RC_* NDJSON files, plain or .zst, relative to
-    the repository root. RS files hold submissions, RC files comments."""
+    """Glob patterns of dump NDJSON files, plain or .zst, relative to the repository root: Pushshift
+    monthly ``RS_*``/``RC_*`` or Arctic Shift per-subreddit ``<sub>_submissions.zst``/
+    ``<sub>_comments.zst`` (RS/submissions files hold submissions, RC/comments files comments)."""
+    root: str = "dumps"
+    """Directory that holds the dump files, a DVC dependency of collect: a changed, added or
+    appended file re-runs collect. Every file ``paths`` matches must lie under it."""
+    sha256sums: str | None = None
+    """Optional published hash list (``sha256sum`` format, ``<hex>  <file name>``): every dump file
+    must be listed under its file name with the same SHA-256, or collect stops."""
     subreddits: list[str] = field(default_factory=list)
     """Keep only these subreddits (case-insensitive); empty keeps all."""
     start_utc: int | None = None
