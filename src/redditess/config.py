@@ -320,7 +320,10 @@ class AgreementConfig:
 class DimensionsConfig:
     threshold: float = 0.4
     """Cosine similarity (MiniLM) between a sentence and its closest dimension's exemplars at or
-    above which the offline tagger tags that dimension."""
+    above which the offline tagger tags that dimension (every tag, when ``calibrate`` is false)."""
+    calibrate: bool = True
+    """Calibrate one threshold per tag (support dimensions and EPITOME mechanisms) for the best F1
+    on written labelled sentences, and report each tag's precision and recall on a held-out set."""
     bootstrap: int = 1000
     """Bootstrap resamples for the per-dimension effectiveness CIs."""
 
@@ -331,6 +334,10 @@ class SplitConfig:
     """Fraction of posts in the training split."""
     val: float = 0.1
     """Fraction of posts in the validation split; the rest is test."""
+    cross_post_pairs: bool = False
+    """Dyadic threads (one comment per post, e.g. post -> first comment -> OP reply) yield no
+    same-post preference pair; when true, an effective comment of a post without an ineffective one
+    is paired with an ineffective comment to another post of the same split (seeded draw)."""
 
 
 # --------------------------------------------------------------------------- models
