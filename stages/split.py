@@ -34,7 +34,8 @@ def main() -> None:
         for name in ("train", "val", "test"):
             part = rows[rows.split == name]
             write_table(tmp / f"{name}.parquet", part, ["post_id", "comment_id"])
-            pairs = preference_pairs(part, params.reward_model.max_pairs_per_post, derive_seed(params.seed, f"pairs:{name}"))
+            pairs = preference_pairs(part, params.reward_model.max_pairs_per_post, derive_seed(params.seed, f"pairs:{name}"),
+                                     params.split.cross_post_pairs)
             write_table(tmp / f"pairs_{name}.parquet", pairs, ["post_id", "chosen_id", "rejected_id"])
             metrics[f"{name}_comments"] = len(part)
             metrics[f"{name}_posts"] = int(part.post_id.nunique())

@@ -196,3 +196,12 @@ def test_survey_filter_keeps_an_ordinary_post_mentioning_a_dissertation(text, dr
     post = {"id": "p1", "author": "op", "title": "hi", "selftext": text, "subreddit": "x", "edited": 5}
     units, _, att = build_units([post], _thread("p1"), FilterConfig(), set())
     assert (att.dropped["post_survey_or_recruitment"] == 1) is dropped and units.empty is dropped
+
+
+def test_reward_model_without_pairs_names_the_split_param():
+    from redditess.guards import require_pairs
+
+    with pytest.raises(InputError, match=r"^reward_model: data/split/pairs_train.parquet holds 0 pairs .*"
+                                         r"set split.cross_post_pairs: true\)$"):
+        require_pairs(0, 5, "reward_model")
+    require_pairs(3, 1, "dpo")

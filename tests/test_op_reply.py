@@ -118,3 +118,27 @@ def test_abstention_on_real_dyadic_threads_is_at_most_half_of_the_old_rule(share
     labels = op_reply(units, CFG).label
     assert labels.isna().mean() <= 0.349 / 2
     assert 0.1 < (labels == 0).sum() / labels.notna().sum() < 0.3  # both classes, effective the majority
+
+
+@pytest.mark.parametrize("bias, expected", [([6.0, 0.0, 0.0], 0), ([0.0, 0.0, 6.0], None)])
+def test_local_transformer_sentiment_replaces_vader(tmp_path, bias, expected):
+    """A saved sentiment classifier in a local directory (here a tiny BERT whose head is fixed to
+    one class) decides the replies no pattern matched; nothing is downloaded."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "i", "went", "to", "work", "today"]) + "\n")
+    tok = BertTokenizerFast(vocab_file=str(vocab))
+    config = BertConfig(vocab_size=10, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                        num_labels=3, id2label={0: "negative", 1: "neutral", 2: "positive"},
+                        label2id={"negative": 0, "neutral": 1, "positive": 2})
+    model = BertForSequenceClassification(config)
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.copy_(torch.tensor(bias))
+    path = tmp_path / f"sentiment-{int(bias[0])}"
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    cfg = dataclasses.replace(CFG, sentiment_model=str(path))
+    assert _labels([["i went to work today"], ["thanks"]], cfg) == [expected, 1]

@@ -50,6 +50,14 @@ def require_units(n_units: int, stage: str, path: str = "data/threads.parquet") 
         raise InputError(f"{stage}: {path} holds 0 units (the threads stage kept none; see reports/threads.md)")
 
 
+def require_pairs(n_train: int, n_test: int, stage: str) -> None:
+    """Stop a preference-pair stage that received no training or test pair."""
+    for n, name in ((n_train, "train"), (n_test, "test")):
+        if not n:
+            raise InputError(f"{stage}: data/split/pairs_{name}.parquet holds 0 pairs (no post of the {name} split has both "
+                             "an effective and an ineffective comment; for dyadic threads set split.cross_post_pairs: true)")
+
+
 def abstention_line(shares: dict[str, float]) -> str:
     return ", ".join(f"{name} {share:.0%}" for name, share in sorted(shares.items()))
 
