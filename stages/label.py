@@ -8,9 +8,8 @@ Writes ``data/votes/<labeler>.parquet`` (post_id, comment_id, labeler, label, sc
 
 from __future__ import annotations
 
-import sys
-
 import logging
+import sys
 
 from redditess.config import load_params
 from redditess.guards import require_units

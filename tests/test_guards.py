@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import copy_pipeline, run_stage, write_params
 
 from redditess.aggregate import aggregate, summary, votes_matrix
 from redditess.config import AggregateConfig, FilterConfig
@@ -16,6 +15,8 @@ from redditess.guards import require_threads
 from redditess.io import write_table
 from redditess.runtime import InputError
 from redditess.threads import SURVEY, build_units
+
+from conftest import copy_pipeline, run_stage, write_params
 
 
 def _one_error_line(proc) -> str:

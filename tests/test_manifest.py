@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_stage, write_params
 from test_pipeline import init_repo, sh
 
 from redditess.runtime import InputError
 from redditess.sources.dump import kind_of
 from redditess.sources.manifest import build_manifest, verify
+
+from conftest import run_stage, write_params
 
 
 @pytest.mark.parametrize("name, kind", [
