@@ -6,19 +6,30 @@ Reads every labeler's votes under ``data/votes/`` (the offline labelers and any 
 ``data/labels/ensemble.parquet`` (post_id, comment_id, label, golden, each labeler's vote, the
 Dawid-Skene posterior) and ``metrics/aggregate.json`` (coverage, rates, per-labeler sensitivity and
 specificity estimated by Dawid-Skene, per voter: with ``aggregate.merge_judges`` the LLM judges of
-one family, or whose errors correlate, vote as one, and the metrics name the merged voters; with the
-demo source, κ/accuracy of the ensemble and of each labeler against the simulator's hidden truth).
+one family, or whose errors correlate, vote as one, and the metrics name the merged voters; whether
+each labeler's signal was observable; with the demo source, κ/accuracy of the ensemble and of each
+labeler against the simulator's hidden truth).
+
+A labeler whose signal the data never shows (no edits, no scores worth reading, no OP reply; see
+``redditess.observability``) is excluded from the ensemble rather than counted as a labeler that
+abstained on everything; a labeler that never voted next to another one gets no reliability.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from pathlib import Path
 
 from redditess.aggregate import aggregate, summary, voters, votes_matrix
 from redditess.config import load_params
+from redditess.guards import abstention_line
 from redditess.io import read_table, write_metrics, write_table
-from redditess.runtime import derive_seed, stage
+from redditess.observability import LABELER_SIGNAL, observable_labelers
+from redditess.runtime import InputError, derive_seed, stage
 from redditess.validity import read_truth, truth_agreement
+
+log = logging.getLogger("aggregate")
 
 
 @stage
@@ -28,11 +39,29 @@ def main() -> None:
     labels = [read_table(f, ["post_id", "comment_id", "labeler", "label"]) for f in files]
     families = {f"llm_{j.name}": j.family or j.model for j in params.label.judges}
     wide = votes_matrix(labels)
-    ens, reliability = aggregate(wide, params.aggregate, derive_seed(params.seed, "aggregate"), families)
+    names = [c for c in wide.columns if c not in ("post_id", "comment_id")]
+    units = read_table("data/threads.parquet", ["post_id", "comment_id"])
+    observable = observable_labelers(units, names)
+    excluded = sorted(n for n, ok in observable.items() if not ok)
+    for name in excluded:
+        log.warning("excluding %s: the data shows no %s signal", name, LABELER_SIGNAL[name])
+    if len(excluded) == len(names):
+        raise InputError(f"aggregate: no labeler's signal is observable in data/threads.parquet (excluded {excluded})")
+    wide = wide.drop(columns=excluded)
+    cfg = dataclasses.replace(params.aggregate, precedence=[n for n in params.aggregate.precedence if n not in excluded])
+    kept = [n for n in names if n not in excluded]
+    if not wide[kept].notna().any(axis=None):
+        shares = {n: float(wide[n].isna().mean()) for n in kept}
+        raise InputError(f"aggregate: every labeler abstained on all {len(wide)} comments "
+                         f"({abstention_line(shares)} abstained); no comment can be labeled")
+    ens, reliability = aggregate(wide, cfg, derive_seed(params.seed, "aggregate"), families)
     write_table("data/labels/ensemble.parquet", ens, ["post_id", "comment_id"])
+    metrics = summary(ens, reliability, voters(wide, cfg, families))
+    metrics.update({f"observable_{n}": int(ok) for n, ok in sorted(observable.items())})
+    metrics.update({f"abstain_share_{n}": float(wide[n].isna().mean()) for n in kept})
     # The demo simulator's hidden truth (empty for real data) makes the labels falsifiable.
-    write_metrics("metrics/aggregate.json", {**summary(ens, reliability, voters(wide, params.aggregate, families)),
-                                             **truth_agreement(ens, read_truth(Path("data/raw/truth.jsonl")))})
+    metrics.update(truth_agreement(ens, read_truth(Path("data/raw/truth.jsonl"))))
+    write_metrics("metrics/aggregate.json", metrics)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,17 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
 from redditess.config import load_params
+from redditess.guards import require_two_classes
 from redditess.io import atomic_path, read_table, write_csv, write_metrics
-from redditess.runtime import derive_seed, seed_everything, stage
+from redditess.runtime import InputError, derive_seed, seed_everything, stage
 from redditess.split import prompt_text
 
 COLUMNS = ["post_id", "comment_id", "post_title", "post_body", "comment_body", "label", "golden"]
 
 
 def _xy(df: pd.DataFrame) -> tuple[list[str], list[str], list[int]]:
-    return [prompt_text(r) for r in df.itertuples()], df.comment_body.tolist(), df.label.astype(int).tolist()
+    labels = np.asarray(df.label.astype("int64"), dtype=np.int64).tolist()
+    return [prompt_text(r) for r in df.itertuples()], df.comment_body.tolist(), labels
 
 
 @stage
@@ -39,6 +41,9 @@ def main() -> None:
     # The judge's own training posts, disjoint from the reward model's (split.judge_share).
     train = read_table("data/split/judge_train.parquet", COLUMNS)
     test = read_table("data/split/test.parquet", COLUMNS)
+    require_two_classes(train.label.dropna(), "classifier", "data/split/judge_train.parquet", "see metrics/split.json")
+    if not len(test):
+        raise InputError("classifier: data/split/test.parquet holds 0 comments (see metrics/split.json and split.train/val)")
     if cfg.max_train_examples:
         train = train.sample(n=min(cfg.max_train_examples, len(train)), random_state=seed).sort_values(["post_id", "comment_id"])
     path = backbone_path(cfg.base_model)
@@ -50,7 +55,7 @@ def main() -> None:
     args = TrainingArguments(**common_args(seed, epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate))
     loss_fn = None
     if cfg.class_balanced:
-        counts = np.bincount(np.asarray(y), minlength=2)
+        counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=2)
         weight = torch.tensor(len(y) / (2 * np.maximum(counts, 1)), dtype=torch.float32)
 
         def loss_fn(outputs, labels, num_items_in_batch=None):

@@ -6,12 +6,15 @@ Sources: ``demo`` (the seeded simulator), ``dump`` (RS_/RC_ files, streamed), ``
 listings, or rehydration of the published ids in ``collect.praw.ids_file``). Ids in ``takedown.txt``
 are removed before anything is written. Outputs ``data/raw/`` (RS.ndjson submissions, RC.ndjson
 comments, both sorted by id; truth.jsonl, the demo simulator's hidden truth, empty for real
-sources; report.json, the line accounting) and ``metrics/collect.json``. Every record is
-minimised, its author pseudonymised (salt from ``$REDDITESS_SALT``; its keyed fingerprint goes to
-report.json so later stages can check they use the same salt) and its text scrubbed of personal data
-before it is written (see ``redditess.privacy``). Comments on a parent cycle (their own parent, or
-``a -> b -> a``) are dropped and counted. Dump records wait in a SQLite store in the stage's scratch
-folder inside the workspace, removed when the stage ends (or at its next start after a kill).
+sources; report.json, the line accounting), ``data/dumps_manifest.json`` (path, size and SHA-256
+of every dump file read, checked against ``collect.dump.sha256sums`` when set; empty for other
+sources) and ``metrics/collect.json``. ``data/raw`` names no file, so a renamed dump with the same
+content leaves it unchanged. Every record is minimised, its author pseudonymised (salt from
+``$REDDITESS_SALT``; its keyed fingerprint goes to report.json so later stages can check they use
+the same salt) and its text scrubbed of personal data before it is written (see
+``redditess.privacy``). Comments on a parent cycle (their own parent, or ``a -> b -> a``) are
+dropped and counted. Dump records wait in a SQLite store in the stage's scratch folder inside the
+workspace, removed when the stage ends (or at its next start after a kill).
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from redditess.config import load_params
-from redditess.io import atomic_path, dumps, write_metrics
+from redditess.io import atomic_path, dumps, write_json, write_metrics
 from redditess.privacy import anonymize, salt_fingerprint, salt_from_env
 from redditess.runtime import scratch_dir, stage
-from redditess.sources import demo, dump, live
+from redditess.sources import demo, dump, live, manifest
 from redditess.takedown import comment_cycles, load_takedown, removed_comments
 
 RAW = Path("data/raw")
@@ -52,13 +55,16 @@ def main() -> None:
     counts: dict[str, int] = {}
     truth: list[dict] = []
     scratch = scratch_dir()  # inside the workspace; runtime.stage removes it
+    files: list[dict] = []
     if cfg.source == "dump":
+        files = manifest.build_manifest(dump.resolve_paths(cfg.dump.paths), Path(cfg.dump.root))
+        if cfg.dump.sha256sums:
+            manifest.verify(files, Path(cfg.dump.sha256sums))
         store = dump.RecordStore(scratch / "records.sqlite")
         stats = dump.read_dumps(cfg.dump, cfg.strict, store)
         counts = {f"lines_{k}": v for k, v in sorted(stats.lines.items())}
         report["malformed_examples"] = stats.malformed_examples
         report["damaged_files"] = stats.damaged
-        report["files"] = [str(p) for p in dump.resolve_paths(cfg.dump.paths)]
 
         def submissions() -> Iterator[dict]:
             return store.records("submission")
@@ -98,6 +104,7 @@ def main() -> None:
                             "takedown_comments": td_coms - len(cyclic - taken),
                             "dropped_comment_cycle": len(cyclic), **counts}
         (tmp / "report.json").write_text(dumps(report) + "\n", encoding="utf-8")
+    write_json("data/dumps_manifest.json", files)
     write_metrics("metrics/collect.json", report["counts"])
 
 

@@ -17,9 +17,11 @@ from redditess.runtime import stage
 
 @stage
 def main() -> None:
-    units = read_table("data/threads.parquet", ["post_id", "comment_id", "subreddit", "comment_body", "op_replies"])
+    units = read_table("data/threads.parquet", ["post_id", "comment_id", "subreddit", "comment_body", "op_replies",
+                                                "comment_score", "post_edit", "general_feedback"])
     posts = read_table("data/posts.parquet", ["post_id", "created_utc", "post_body", "post_edit", "general_feedback"])
     ensemble = read_table("data/labels/ensemble.parquet", ["comment_id", "label", "golden"])
+    # the ensemble's vote_<labeler> columns give each included labeler's abstention share
     attrition = json.loads(Path("metrics/threads.json").read_text())
     collect = json.loads(Path("data/raw/report.json").read_text())
     card = build_card(units, posts, ensemble, attrition, collect)

@@ -3,8 +3,10 @@ effective and ineffective comments differ in wording.
 
     dvc repro dimensions        # or: python stages/dimensions.py
 
-Tags the five support dimensions with the offline MiniLM tagger (and reads the LLM judges' tags when
-judges are configured); reports the effective rate per dimension with bootstrap 95% CIs and
+Tags the five support dimensions and the three EPITOME empathy mechanisms with the offline MiniLM
+tagger, its thresholds calibrated per tag on written labelled sentences and its precision and recall
+per tag measured on a held-out set of them (and reads the LLM judges' tags when judges are
+configured); reports the effective rate per dimension with bootstrap 95% CIs and
 linguistic contrasts (length, questions, second/first-person pronouns, gratitude, hedging) with
 Cohen's d. Writes ``data/dimensions.parquet``, ``metrics/dimensions.json``, ``reports/dimensions.md``.
 """
@@ -17,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from redditess.config import load_params
-from redditess.dimensions import contrasts, effectiveness_by_dimension, features, tag_dimensions
+from redditess.dimension_examples import CALIBRATION, EVALUATION
+from redditess.dimensions import TAGS, calibrate, contrasts, effectiveness_by_dimension, evaluate_tagger, features, tag_dimensions
 from redditess.io import read_table, write_metrics, write_table, write_text
 from redditess.runtime import derive_seed, stage
 from redditess.support import DIMENSIONS
@@ -34,7 +37,9 @@ def main() -> None:
     rng = np.random.default_rng(derive_seed(params.seed, "dimensions"))
     units = read_table("data/threads.parquet", ["post_id", "comment_id", "comment_body"])
     ens = read_table("data/labels/ensemble.parquet", ["comment_id", "label"]).set_index("comment_id")
-    tags = tag_dimensions(units.comment_body.tolist(), cfg.threshold)
+    thresholds = calibrate(CALIBRATION) if cfg.calibrate else {t: cfg.threshold for t in TAGS}
+    quality = evaluate_tagger(EVALUATION, thresholds)
+    tags = tag_dimensions(units.comment_body.tolist(), cfg.threshold, thresholds=thresholds)
     sources = {"offline": tags}
     for path in sorted(Path("data/votes").glob("llm_*.parquet")):
         judge = read_table(path, ["comment_id"] + [f"dim_{d}" for d in DIMENSIONS]).set_index("comment_id").loc[units.comment_id]
@@ -42,7 +47,7 @@ def main() -> None:
 
     out = units[["post_id", "comment_id"]].copy()
     for src, t in sources.items():
-        for d in DIMENSIONS:
+        for d in t.columns:
             out[f"{src}_{d}"] = t[d].to_numpy(bool)
     write_table("data/dimensions.parquet", out, ["post_id", "comment_id"])
 
@@ -50,8 +55,20 @@ def main() -> None:
     labeled = ~np.isnan(label)
     metrics: dict[str, float] = {"comments": len(units), "labeled": int(labeled.sum())}
     lines = ["# Support dimensions", "",
-             "Effective rate (ensemble label) among labeled comments that offer each kind of support, with a "
-             f"bootstrap 95% CI ({cfg.bootstrap} resamples), and among those that do not.", ""]
+             "## The offline tagger on held-out written examples", "",
+             f"Thresholds {'calibrated per tag for the best F1 on' if cfg.calibrate else 'fixed, not calibrated on'} "
+             f"{len(CALIBRATION)} labelled sentences; precision and recall on {len(EVALUATION)} others "
+             "(src/redditess/dimension_examples.py).", "",
+             "| tag | threshold | precision | recall | positives |", "|---|---:|---:|---:|---:|"]
+    for tag in TAGS:
+        q = quality[tag]
+        lines.append(f"| {tag} | {thresholds[tag]:.2f} | {_f(q['precision'])} | {_f(q['recall'])} | {q['positives']} |")
+        metrics[f"tagger_threshold_{tag}"] = thresholds[tag]
+        metrics[f"tagger_precision_{tag}"] = float(q["precision"])
+        metrics[f"tagger_recall_{tag}"] = float(q["recall"])
+    lines += ["", "## Effectiveness per tag", "",
+              "Effective rate (ensemble label) among labeled comments that offer each kind of support, with a "
+              f"bootstrap 95% CI ({cfg.bootstrap} resamples), and among those that do not.", ""]
     for src, t in sources.items():
         rows = effectiveness_by_dimension(t[labeled].reset_index(drop=True), label[labeled], cfg.bootstrap, rng)
         lines += [f"## Tagged by {src}", "", "| dimension | comments | effective rate | 95% CI | rate without it |",

@@ -8,11 +8,14 @@ Writes ``data/votes/<labeler>.parquet`` (post_id, comment_id, labeler, label, sc
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from redditess.config import load_params
+from redditess.guards import require_units
 from redditess.io import read_table, write_table
 from redditess.labelers import OFFLINE_LABELERS
+from redditess.observability import LABELER_SIGNAL, observable_labelers
 from redditess.runtime import InputError, stage
 
 
@@ -23,6 +26,11 @@ def main() -> None:
     name = sys.argv[1]
     params = load_params()
     units = read_table("data/threads.parquet", ["post_id", "comment_id"])
+    require_units(len(units), f"label@{name}")
+    if not observable_labelers(units, [name])[name]:
+        logging.getLogger("label").warning(
+            "%s: the data shows no %s signal; every unit abstains and aggregate excludes this labeler",
+            name, LABELER_SIGNAL[name])
     labels = OFFLINE_LABELERS[name](units, params.label)
     write_table(f"data/votes/{name}.parquet", labels, ["post_id", "comment_id"])
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from redditess.config import load_params
+from redditess.guards import require_pairs
 from redditess.io import atomic_path, read_table, write_csv, write_metrics
 from redditess.lm import preference_rows
 from redditess.runtime import derive_seed, seed_everything, stage
@@ -51,8 +52,11 @@ def main() -> None:
     units = read_table("data/threads.parquet", ["post_id", "post_title", "post_body"])
     tok = load_tokenizer("models/sft")
     max_length = sft.max_prompt_tokens + 8 + sft.max_response_tokens
-    train = preference_rows(tok, read_table("data/split/pairs_train.parquet"), units, sft.max_prompt_tokens)
-    test = preference_rows(tok, read_table("data/split/pairs_test.parquet"), units, sft.max_prompt_tokens)
+    train = preference_rows(tok, read_table("data/split/pairs_train.parquet"), units, sft.max_prompt_tokens,
+                              sft.max_response_tokens)
+    test = preference_rows(tok, read_table("data/split/pairs_test.parquet"), units, sft.max_prompt_tokens,
+                              sft.max_response_tokens)
+    require_pairs(len(train), len(test), "reward_model")
     model = AutoModelForSequenceClassification.from_pretrained("models/sft", num_labels=1)
     model.config.pad_token_id = tok.pad_token_id
     args = RewardConfig(**common_args(seed, epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate),

@@ -13,6 +13,7 @@ with ``crisis.exclude_from_training``, kept out of train and judge_train.
 from __future__ import annotations
 
 from redditess.config import load_params
+from redditess.guards import require_two_classes
 from redditess.io import atomic_path, read_table, write_metrics, write_table
 from redditess.runtime import InputError, derive_seed, stage
 from redditess.split import judge_posts, preference_pairs, split_posts
@@ -27,6 +28,8 @@ def main() -> None:
     ens = read_table("data/labels/ensemble.parquet", ["post_id", "comment_id", "label", "golden"])
     rows = units.merge(ens[["post_id", "comment_id", "label", "golden"]], on=["post_id", "comment_id"])
     rows = rows[rows["label"].notna()].copy()
+    require_two_classes(rows["label"], "split", "data/labels/ensemble.parquet",
+                        f"aggregate labeled {len(rows)} of {len(ens)} comments; see metrics/aggregate.json")
     try:
         lexicon = compile_lexicon(params.crisis.categories)
     except ValueError as exc:
@@ -34,6 +37,8 @@ def main() -> None:
     rows["crisis"] = [detect(t, b, lexicon) for t, b in zip(rows.post_title, rows.post_body, strict=True)]
     assignment = split_posts(ens, params.split, derive_seed(params.seed, "split"))
     rows["split"] = rows["post_id"].map(assignment)
+    require_two_classes(rows.loc[rows.split == "train", "label"], "split", "the train split",
+                        f"split.train = {params.split.train} of {rows.post_id.nunique()} labeled posts")
     held = judge_posts(sorted(rows.post_id[rows.split == "train"].unique()), params.split.judge_share,
                        derive_seed(params.seed, "split:judge"))
     rows.loc[rows.post_id.isin(held), "split"] = "judge_train"
@@ -48,7 +53,8 @@ def main() -> None:
             # judge_share 0: the judge shares the policy's training posts (the old, sibling design).
             part = rows[rows.split == ("train" if name == "judge_train" and not held else name)]
             write_table(tmp / f"{name}.parquet", part, ["post_id", "comment_id"])
-            pairs = preference_pairs(part, params.reward_model.max_pairs_per_post, derive_seed(params.seed, f"pairs:{name}"))
+            pairs = preference_pairs(part, params.reward_model.max_pairs_per_post, derive_seed(params.seed, f"pairs:{name}"),
+                                     params.split.cross_post_pairs)
             write_table(tmp / f"pairs_{name}.parquet", pairs, ["post_id", "chosen_id", "rejected_id"])
             metrics[f"{name}_comments"] = len(part)
             metrics[f"{name}_posts"] = int(part.post_id.nunique())

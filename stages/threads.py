@@ -13,9 +13,10 @@ import json
 from pathlib import Path
 
 from redditess.config import load_params
+from redditess.guards import require_threads
 from redditess.io import read_jsonl, write_metrics, write_table, write_text
 from redditess.privacy import check_salt, pseudonym, salt_from_env
-from redditess.runtime import stage
+from redditess.runtime import InputError, stage
 from redditess.threads import build_units
 
 RAW = Path("data/raw")
@@ -33,7 +34,12 @@ def main() -> None:
     bots = {pseudonym(b, salt) for b in filters.bot_authors}
     submissions = list(read_jsonl(RAW / "RS.ndjson"))
     comments = list(read_jsonl(RAW / "RC.ndjson"))
+    if filters.require_edited_post and submissions and not any(s.get("edited") is not None for s in submissions):
+        raise InputError(f"threads: threads.filters.require_edited_post is true but none of the {len(submissions)} "
+                         f"submissions in {RAW / 'RS.ndjson'} records whether it was edited ({source} source); "
+                         "set it to false for this source")
     units, posts, attrition = build_units(submissions, comments, filters, bots)
+    require_threads(len(posts), len(units), attrition.as_metrics())
     write_table("data/threads.parquet", units, ["post_id", "comment_id"])
     write_table("data/posts.parquet", posts, ["post_id"])
     metrics = attrition.as_metrics()

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
-PIPELINE_FILES = [".gitignore", "dvc.yaml", "params.yaml", "stages", "src", "pyproject.toml", "takedown.txt", "published_ids.tsv", "prompts", "human"]
+SHARED_DATA = Path(os.environ.get("REDDITESS_SHARED_DATA", ROOT.parent / "shared" / "data"))  # env: worktrees elsewhere
+PIPELINE_FILES = [".gitignore", "dvc.yaml", "params.yaml", "stages", "src", "pyproject.toml", "takedown.txt", "prompts", "human",
+                  "dumps", "published_ids.tsv"]
+
 
 # Property tests check behaviour, not speed: no deadline and no "too slow" health check, so a
 # loaded 2-core machine cannot fail them (speed targets live in benchmarks/).

@@ -29,3 +29,29 @@ def test_contrasts_and_per_dimension_rates():
     rates = {r["dimension"]: r for r in effectiveness_by_dimension(tags, label, 50, np.random.default_rng(0))}
     assert rates["esteem"]["effective_rate"] == 1.0 and rates["esteem"]["effective_rate_without"] == 0.0
     assert rates["tangible"]["n"] == 0
+
+
+def test_tagger_per_tag_thresholds_are_calibrated_and_measured_on_held_out_written_examples():
+    from redditess.dimension_examples import CALIBRATION, EVALUATION
+    from redditess.dimensions import MECHANISMS, TAGS, calibrate, evaluate_tagger
+
+    assert not {e[0] for e in CALIBRATION} & {e[0] for e in EVALUATION}  # held out
+    thresholds = calibrate(CALIBRATION)
+    assert set(thresholds) == set(TAGS) and len(set(thresholds.values())) > 1  # one per tag
+    quality = evaluate_tagger(EVALUATION, thresholds)
+    for tag in TAGS:
+        assert quality[tag]["positives"] >= 4
+        assert quality[tag]["recall"] >= 0.5, (tag, quality[tag])
+    # the EPITOME mechanisms are told apart from the support types they resemble
+    assert quality["explorations"]["precision"] >= 0.75 and quality["explorations"]["recall"] >= 0.75
+    assert {"emotional_reactions", "interpretations", "explorations"} == set(MECHANISMS)
+    macro = np.mean([2 * q["precision"] * q["recall"] / (q["precision"] + q["recall"]) for q in quality.values()])
+    assert macro > 0.7, macro
+
+
+def test_tag_columns_include_the_epitome_mechanisms_and_questions_are_explorations():
+    from redditess.dimensions import TAGS
+
+    tags = tag_dimensions(["How long have you felt like this? I'm so sorry.", "The bus was late."], 0.4)
+    assert list(tags.columns) == list(TAGS)
+    assert tags.loc[0, "explorations"] and not tags.loc[1].any()

@@ -34,8 +34,8 @@ def test_op_reply_gratitude_times_sentiment():
                                ["I've already tried that."], ["ok"], [], ["thanks but this is awful and hopeless"]])
     out = op_reply(units, OpReplyConfig())
     assert out.label.tolist()[:5] == [1, 0, 0, pd.NA, pd.NA]
-    assert pd.isna(out.label.iloc[5])  # thanked, yet negative: abstain
-    assert np.isnan(out.score.iloc[4]) and out.score.iloc[0] > 0.2
+    assert out.label.iloc[5] == 1  # thanked, then negative: gratitude wins (gratitude_overrides_sentiment)
+    assert np.isnan(out.score.iloc[4]) and out.score.iloc[0] == 1.0
 
 
 def test_community_thresholds_and_missing_scores():

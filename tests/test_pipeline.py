@@ -161,7 +161,7 @@ def test_missing_praw_credentials_is_one_line(tmp_path, monkeypatch):
 def test_malformed_dump_line_is_reported_by_collect(tmp_path, monkeypatch):
     monkeypatch.setenv("REDDITESS_SALT", "test-salt-0123456789")
     repo = copy_pipeline(tmp_path / "r")
-    (repo / "dumps").mkdir()
+    (repo / "dumps").mkdir(exist_ok=True)
     (repo / "dumps/RC_x.ndjson").write_text('{"id": "c1", "link_id": "t3_p", "parent_id": "t3_p", "body": "x"}\nnot json\n')
     write_params(repo, {"collect": {"source": "dump", "dump": {"paths": ["dumps/RC_*.ndjson"]}}})
     proc = run_stage(repo, "collect")

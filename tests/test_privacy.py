@@ -118,7 +118,7 @@ def test_pii_planted_in_1000_records_reaches_no_output(tmp_path, monkeypatch):
         if rec["author"] not in ("[deleted]", "AutoModerator"):
             planted.append(rec["author"])
     repo = copy_pipeline(tmp_path / "repo")
-    (repo / "dumps").mkdir()
+    (repo / "dumps").mkdir(exist_ok=True)
     (repo / "dumps/RS_plant.ndjson").write_text("".join(json.dumps(s) + "\n" for s in out.submissions))
     (repo / "dumps/RC_plant.ndjson").write_text("".join(json.dumps(c) + "\n" for c in out.comments))
     write_params(repo, {"collect": {"source": "dump", "dump": {"paths": ["dumps/R*.ndjson"]}}, "agreement": {"bootstrap": 20}})
@@ -136,7 +136,7 @@ def test_pii_planted_in_1000_records_reaches_no_output(tmp_path, monkeypatch):
 def test_threads_stops_when_the_salt_differs_from_collects(tmp_path, monkeypatch):
     out = simulate(DemoConfig(n_threads=20), 3)
     repo = copy_pipeline(tmp_path / "repo")
-    (repo / "dumps").mkdir()
+    (repo / "dumps").mkdir(exist_ok=True)
     (repo / "dumps/RS_s.ndjson").write_text("".join(json.dumps(s) + "\n" for s in out.submissions))
     (repo / "dumps/RC_s.ndjson").write_text("".join(json.dumps(c) + "\n" for c in out.comments))
     write_params(repo, {"collect": {"source": "dump", "dump": {"paths": ["dumps/R*.ndjson"]}}})
@@ -171,7 +171,7 @@ def test_parent_cycles_are_found_and_never_hang_a_takedown():
 @pytest.mark.parametrize("takedown", ["", "t1_zzz\n"])
 def test_collect_drops_cycles_in_bounded_time(tmp_path, monkeypatch, takedown):
     repo = copy_pipeline(tmp_path / "repo")
-    (repo / "dumps").mkdir()
+    (repo / "dumps").mkdir(exist_ok=True)
     post = {"id": "p1", "title": "t", "selftext": "s", "author": "x", "subreddit": "depression", "edited": True}
     comments = [dict(id="c1", link_id="t3_p1", parent_id="t3_p1", body="ok", author="y", subreddit="depression"),
                 dict(id="self", link_id="t3_p1", parent_id="t1_self", body="me", author="y", subreddit="depression"),
@@ -236,7 +236,7 @@ def test_scratch_stores_stay_in_the_workspace_and_are_removed_on_success_failure
     write_params(repo, {"collect": {"demo": {"n_threads": 5}}})
     run_stage(repo, "collect")
     assert not stale.parent.exists()
-    (repo / "dumps").mkdir()
+    (repo / "dumps").mkdir(exist_ok=True)
     (repo / "dumps/RC_x.ndjson").write_text(json.dumps({"id": "c1", "link_id": "t3_p", "parent_id": "t3_p"}) + "\n")
     write_params(repo, {"collect": {"source": "dump", "strict": True, "dump": {"paths": ["dumps/RC_*.ndjson"]}}})
     monkeypatch.setenv("REDDITESS_SALT", "scratch-test-salt-0123456789")

@@ -43,3 +43,16 @@ def test_impossible_fractions_name_the_keys():
 
     with pytest.raises(InputError, match="split.train and split.val"):
         split_posts(_ens(), SplitConfig(train=0.8, val=0.3), seed=1)
+
+
+def test_dyadic_threads_get_cross_post_pairs_only_when_asked():
+    # one comment per post: no same-post pair exists
+    rows = pd.DataFrame({"post_id": [f"p{i}" for i in range(6)], "comment_id": [f"c{i}" for i in range(6)],
+                         "label": pd.array([1, 1, 0, 1, 0, 1], dtype="Int8"), "comment_body": [f"body {i}" for i in range(6)],
+                         "post_title": "t", "post_body": [f"post {i}" for i in range(6)]})
+    assert preference_pairs(rows, 8, seed=1).empty
+    pairs = preference_pairs(rows, 8, seed=1, cross_post=True)
+    assert pairs.post_id.tolist() == ["p0", "p1", "p3", "p5"]  # every effective comment, once
+    assert set(pairs.rejected_id) <= {"c2", "c4"} and (pairs.chosen_id.str[1:] == pairs.post_id.str[1:]).all()
+    assert pairs.prompt.tolist() == ["t\npost 0", "t\npost 1", "t\npost 3", "t\npost 5"]  # the chosen's post
+    assert pairs.equals(preference_pairs(rows, 8, seed=1, cross_post=True))  # seeded

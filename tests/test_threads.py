@@ -110,7 +110,7 @@ def test_shared_real_data_through_the_stages_and_the_data_card(shared_data, tmp_
 
     repo = copy_pipeline(tmp_path / "repo")
     paths = [str(shared_data / "red-mhs" / "*.ndjson"), str(shared_data / "reddit-api-samples" / "*.ndjson")]
-    write_params(repo, {"collect": {"source": "dump", "dump": {"paths": paths}},
+    write_params(repo, {"collect": {"source": "dump", "dump": {"paths": paths, "root": str(shared_data)}},
                         "threads": {"filters": {"require_edited_post": False}}})
     monkeypatch.setenv("REDDITESS_SALT", "shared-data-test-0123456789")
     for stage, *args in (("collect",), ("threads",), ("label", "general_feedback"), ("label", "community"),
@@ -127,3 +127,10 @@ def test_shared_real_data_through_the_stages_and_the_data_card(shared_data, tmp_
     assert card["time_span"]["first_post"] is not None  # the API samples carry created_utc
     md = (repo / "reports/datacard.md").read_text()
     assert "| MentalHealthSupport |" in md and "## Attrition" in md
+    # which signals this source showed, per era, and what each labeler abstained on
+    assert {r["source"] for r in card["observability"]} == {"dump"}
+    assert sum(r["units"] for r in card["observability"]) == card["totals"]["comments"]
+    assert all(r["op_replies"] for r in card["observability"])
+    assert card["labelers"]["op_reply"]["observable"] and card["labelers"]["op_reply"]["abstain_share"] < 0.2
+    assert "## Signals the source could observe" in md and "| op_reply | yes |" in md
+

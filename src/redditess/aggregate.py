@@ -24,6 +24,8 @@ from redditess.runtime import InputError
 
 def votes_matrix(labels: list[pd.DataFrame]) -> pd.DataFrame:
     """One row per comment (post_id, comment_id), one nullable column per labeler."""
+    if not labels:
+        raise InputError("aggregate: data/votes/ holds no vote files (run the label stages first)")
     wide = None
     for frame in labels:
         if not len(frame):
@@ -32,7 +34,8 @@ def votes_matrix(labels: list[pd.DataFrame]) -> pd.DataFrame:
         part = frame[["post_id", "comment_id", "label"]].rename(columns={"label": name})
         wide = part if wide is None else wide.merge(part, on=["post_id", "comment_id"], how="outer")
     if wide is None:
-        raise InputError("aggregate: data/votes/ holds no labels (run the label stages first)")
+        raise InputError(f"aggregate: the {len(labels)} vote files under data/votes/ hold 0 rows: "
+                         "data/threads.parquet has no units (see reports/threads.md)")
     return wide.sort_values(["post_id", "comment_id"]).reset_index(drop=True)
 
 
@@ -62,7 +65,10 @@ def dawid_skene(votes: np.ndarray, names: list[str], seed: int) -> tuple[np.ndar
     if 1 in probas.columns:
         posterior[probas.index.to_numpy(int)] = probas[1].to_numpy(float)
     errors = ds.errors_  # index (worker, observed label), columns true label: P(observed | true)
-    for n in names:
+    for j, n in enumerate(names):
+        # a labeler that never voted next to another one has no reliability to estimate
+        if not (~np.isnan(votes[:, j]) & ((~np.isnan(votes)).sum(axis=1) >= 2)).any():
+            continue
         if n in errors.index.get_level_values(0):
             e = errors.loc[n]
             reliability[n] = {"sensitivity": float(e.loc[1, 1]) if 1 in e.index and 1 in e.columns else float("nan"),
@@ -172,6 +178,8 @@ def summary(ens: pd.DataFrame, reliability: dict[str, dict[str, float]] | None =
             if len(g) > 1:  # says which labelers voted as one
                 out[f"merged_voter_{voter_name(g)}"] = len(g)
     for name, rel in sorted((reliability or {}).items()):
+        if np.isnan(rel["sensitivity"]) and np.isnan(rel["specificity"]):
+            continue  # never voted next to another labeler: nothing to report
         out[f"sensitivity_{name}"] = rel["sensitivity"]
         out[f"specificity_{name}"] = rel["specificity"]
     return out

@@ -40,8 +40,15 @@ class DemoConfig:
 @dataclass(frozen=True)
 class DumpConfig:
     paths: list[str] = field(default_factory=list)
-    """Glob patterns of Pushshift/Arctic-Shift RS_*/RC_* NDJSON files, plain or .zst, relative to
-    the repository root. RS files hold submissions, RC files comments."""
+    """Glob patterns of dump NDJSON files, plain or .zst, relative to the repository root: Pushshift
+    monthly ``RS_*``/``RC_*`` or Arctic Shift per-subreddit ``<sub>_submissions.zst``/
+    ``<sub>_comments.zst`` (RS/submissions files hold submissions, RC/comments files comments)."""
+    root: str = "dumps"
+    """Directory that holds the dump files, a DVC dependency of collect: a changed, added or
+    appended file re-runs collect. Every file ``paths`` matches must lie under it."""
+    sha256sums: str | None = None
+    """Optional published hash list (``sha256sum`` format, ``<hex>  <file name>``): every dump file
+    must be listed under its file name with the same SHA-256, or collect stops."""
     subreddits: list[str] = field(default_factory=list)
     """Keep only these subreddits (case-insensitive); empty keeps all."""
     start_utc: int | None = None
@@ -158,32 +165,95 @@ class CommunityConfig:
 @dataclass(frozen=True)
 class OpReplyConfig:
     positive_threshold: float = 0.2
-    """VADER compound of the OP's reply at or above which, with gratitude, a comment is effective."""
+    """Sentiment compound at or above which a grateful reply votes effective when
+    ``gratitude_overrides_sentiment`` is false (the study's original gratitude x sentiment rule)."""
     negative_threshold: float = -0.05
-    """Compound at or below which, without gratitude, a comment is ineffective."""
+    """Compound at or below which a reply that matches no pattern votes ineffective."""
+    gratitude_overrides_sentiment: bool = True
+    """A grateful reply votes effective whatever its sentiment: real OPs thank and then describe
+    their own distress ("Thank you, I've felt so bad for so long..."), which turns the compound
+    negative although the comment was welcome."""
     gratitude_patterns: list[str] = field(
         default_factory=lambda: [
-            r"\bthank(s| you|ful)?\b",
-            r"\bty\b",
-            r"\bappreciate[sd]?\b",
-            r"\b(this|that|it|you) (really )?help(s|ed)\b",
-            r"\bmeans a lot\b",
-            r"\bi'?ll (try|give)\b",
+            r"\b(thank(s|ful|ing|x|z)?|thankyou|thanku|thanx|thnx|thx|tysm|tyvm|ty)\b",
+            r"\bgrateful\b",
+            r"\bappreciat(e|ed|es|ing|ion)\b",
+            r"\b(this|that|it|you|your \w+)( really| truly| honestly| has| have)* help(s|ed)\b",
+            r"\bmeans? (a lot|so much|the world)\b",
+            r"\b(i['’]?ll|i will|will|gonna) (definitely |surely |def )?(try|give it a|look into|check (it|that|them) out)\b",
+            r"\byou saved my life\b",
+            r"\b(feel|feeling) (so much |a lot |a little |a bit )?better\b",
         ]
     )
-    """Regular expressions (case-insensitive) that mark an OP reply as grateful."""
+    """Regular expressions (case-insensitive) that mark an OP reply as grateful or as taking the
+    advice up; such a reply votes effective."""
     rejection_patterns: list[str] = field(
         default_factory=lambda: [
-            r"\bdid(n'?t| not) (work|help)\b",
-            r"\bnot (really )?helpful\b",
+            r"\b(did|does|do|would|will|wo)(n['’]?t| not) (work|help)\b",
+            r"\bnot (really |very )?helpful\b",
             r"\b(made|makes|make) me feel worse\b",
-            r"\byou don'?t (understand|get it)\b",
+            r"\byou don['’]?t (understand|get it)\b",
             r"\balready tried\b",
             r"\bhate posting\b",
+            r"\bi (respectfully |kind of |kinda )?disagree\b",
+            r"\bnot what i (asked|meant|was asking)\b",
+            r"\bmy question (was|is)(n['’]?t| not)\b",
+            r"\bthanks?,? i guess\b",
+            r"\beasy for you to say\b",
         ]
     )
-    """Regular expressions that mark an OP reply as rejecting the comment: without gratitude,
-    such a reply labels the comment ineffective whatever its sentiment."""
+    """Regular expressions that mark an OP reply as rejecting the comment. Checked first: a
+    rejection votes ineffective even next to thanks ("thanks, but that didn't help")."""
+    commiseration_patterns: list[str] = field(
+        default_factory=lambda: [
+            r"(^|[.!?]\s*)(same|samee+|same here)\b",
+            r"\bme (too|as well|neither)\b",
+            r"\bi (feel|felt) the same\b",
+            r"\b(someone|somebody|people) (else )?(relates|feels the same|gets it|understands)\b",
+            r"\bi can relate\b|\brelatable\b",
+            r"\bnot the only one\b|\bnot alone\b|\bsame boat\b",
+            r"\byou too\b|\bboth of us\b",
+        ]
+    )
+    """Regular expressions for an OP commiserating with the commenter ("same, it's so hard"):
+    a shared struggle reads negative to VADER but is not a rejection."""
+    commiseration_vote: Literal["effective", "ineffective", "abstain"] = "effective"
+    """How a commiserating reply votes."""
+    agreement_patterns: list[str] = field(
+        default_factory=lambda: [
+            r"\bi (completely |totally |fully |whole ?heartedly |really )?agree\b",
+            r"\byou(['’]re| are) (so |completely |absolutely |totally |probably )?right\b",
+            r"\b(makes|made) (total |complete |a lot of |so much |perfect )?sense\b",
+            r"\b(good|great|excellent|nice) (idea|point|advice|suggestion)\b",
+            r"\breassuring\b|\bcomforting\b",
+            r"<3|\u2764|\u2665",
+        ]
+    )
+    """Regular expressions for an OP agreeing with or warmly acknowledging the comment; such a
+    reply votes effective."""
+    question_patterns: list[str] = field(
+        default_factory=lambda: [
+            r"\?",
+            r"^\s*(how|what|why|where|when|which|who|can|could|would|should|do|does|is|are|any)\b.*\b(you|i|me|it|this)\b",
+        ]
+    )
+    """Regular expressions for a follow-up question of the OP to the commenter (asked only when no
+    gratitude, rejection, commiseration or agreement pattern matched)."""
+    question_vote: Literal["effective", "ineffective", "abstain"] = "effective"
+    """How a follow-up question votes: the OP asking the commenter for more engages with the comment."""
+    reply_decay: float = 0.8
+    """Long threads: each of the OP's replies under a comment votes on its own; the k-th voting reply
+    (thread order: depth, then id; k = 0, 1, ...) weighs ``reply_decay**k`` and the sign of the
+    weighted sum decides, a tie going to the first vote. With a decay below 1 one late reply never
+    outweighs an earlier one of the same kind; it takes several later replies agreeing to overturn it."""
+    sentiment_weight: float = 0.5
+    """Factor on the weight of a vote that came from sentiment alone (no pattern matched): an OP's
+    negative account of their own troubles is weaker evidence than an explicit thanks or rejection,
+    so a later explicit reply outweighs an earlier sentiment-only one."""
+    sentiment_model: str | None = None
+    """Optional local directory of a Hugging Face sentiment classifier (e.g. a saved copy of the
+    RoBERTa model the paper used) replacing VADER; its compound is P(positive) - P(negative).
+    Loaded with ``local_files_only`` (nothing is downloaded); None uses VADER."""
 
 
 @dataclass(frozen=True)
@@ -283,7 +353,10 @@ class AgreementConfig:
 class DimensionsConfig:
     threshold: float = 0.4
     """Cosine similarity (MiniLM) between a sentence and its closest dimension's exemplars at or
-    above which the offline tagger tags that dimension."""
+    above which the offline tagger tags that dimension (every tag, when ``calibrate`` is false)."""
+    calibrate: bool = True
+    """Calibrate one threshold per tag (support dimensions and EPITOME mechanisms) for the best F1
+    on written labelled sentences, and report each tag's precision and recall on a held-out set."""
     bootstrap: int = 1000
     """Bootstrap resamples for the per-dimension effectiveness CIs."""
 
@@ -298,6 +371,10 @@ class SplitConfig:
     """Fraction of the training posts held out for the evaluation judge (``judge_train.parquet``):
     the judge classifier trains on these posts only, the policy, reward model, DPO and PPO on the
     rest, so the judge is never a sibling of the reward model it checks. 0 shares every post."""
+    cross_post_pairs: bool = False
+    """Dyadic threads (one comment per post, e.g. post -> first comment -> OP reply) yield no
+    same-post preference pair; when true, an effective comment of a post without an ineffective one
+    is paired with an ineffective comment to another post of the same split (seeded draw)."""
 
 
 @dataclass(frozen=True)
@@ -523,6 +600,7 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "label.general_feedback.positive_threshold": SIGNED, "label.general_feedback.negative_threshold": SIGNED,
     "label.community.effective_min_score": ANY, "label.community.ineffective_max_score": ANY,
     "label.op_reply.positive_threshold": SIGNED, "label.op_reply.negative_threshold": SIGNED,
+    "label.op_reply.reply_decay": (0, 1, False), "label.op_reply.sentiment_weight": FRAC,
     "label.judges[].concurrency": GE1, "label.judges[].max_retries": GE0, "label.judges[].backoff_seconds": GE0,
     "label.judges[].timeout_seconds": GT0, "label.judges[].temperature": (0, 2, True), "label.judges[].max_tokens": GE1,
     "label.judges[].input_cost_per_mtok": GE0, "label.judges[].output_cost_per_mtok": GE0,
@@ -547,7 +625,9 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "evaluate.threshold": FRAC, "evaluate.bootstrap": GE1, "evaluate.min_judge_balanced_accuracy": FRAC,
     "evaluate.on_topic_quantile": FRAC,
 }
-REGEX_LISTS = ("label.op_reply.gratitude_patterns", "label.op_reply.rejection_patterns")
+REGEX_LISTS = ("label.op_reply.gratitude_patterns", "label.op_reply.rejection_patterns",
+               "label.op_reply.commiseration_patterns", "label.op_reply.agreement_patterns",
+               "label.op_reply.question_patterns")
 
 
 def numeric_fields(obj: Any, path: str = "") -> typing.Iterator[tuple[str, str, Any]]:

@@ -7,6 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from redditess.observability import LABELER_SIGNAL, observable_labelers, per_era
+
 
 def _words(texts) -> dict[str, float]:
     n = np.array([len(str(t).split()) for t in texts], dtype=float)
@@ -31,6 +33,13 @@ def build_card(units: pd.DataFrame, posts: pd.DataFrame, ensemble: pd.DataFrame,
             "effective": int((lab == 1).sum()), "ineffective": int((lab == 0).sum()), "abstain": int(lab.isna().sum()),
         })
     created = posts.created_utc.dropna()
+    voters = sorted(c.removeprefix("vote_") for c in ensemble.columns if c.startswith("vote_"))
+    observable = observable_labelers(units, sorted(set(voters) | set(LABELER_SIGNAL)))
+    labelers = {
+        name: {"observable": ok,
+               "abstain_share": float(ensemble[f"vote_{name}"].isna().mean()) if ok and name in voters and len(ensemble) else None}
+        for name, ok in sorted(observable.items())
+    }
     return {
         "source": collect.get("source"),
         "collected": collect.get("counts", {}),
@@ -47,8 +56,14 @@ def build_card(units: pd.DataFrame, posts: pd.DataFrame, ensemble: pd.DataFrame,
         "labels": {"effective": int((ensemble.label == 1).sum()), "ineffective": int((ensemble.label == 0).sum()),
                    "abstain": int(ensemble.label.isna().sum()), "golden": int(ensemble.golden.sum())},
         "per_subreddit": per_sub,
+        "observability": per_era(units, str(collect.get("source")), posts.set_index("post_id")["created_utc"]),
+        "labelers": labelers,
         "attrition": attrition,
     }
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 def card_markdown(card: dict) -> str:
@@ -66,6 +81,17 @@ def card_markdown(card: dict) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
         *[f"| {r['subreddit']} | {r['posts']} | {r['comments']} | {r['op_replies']} | {r['effective']} | "
           f"{r['ineffective']} | {r['abstain']} |" for r in card["per_subreddit"]],
+        "", "## Signals the source could observe", "",
+        "Per source and era (year of the post): whether any post edit or OP top-level feedback, more than one",
+        "distinct comment score, and any OP reply was seen. A labeler whose signal is unobservable is excluded",
+        "from the ensemble.", "",
+        "| source | era | units | edits | scores | OP replies |", "|---|---|---:|---|---|---|",
+        *[f"| {r['source']} | {r['era']} | {r['units']} | {_yes(r['edits'])} | {_yes(r['scores'])} | "
+          f"{_yes(r['op_replies'])} |" for r in card["observability"]],
+        "", "| labeler | observable | abstains on |", "|---|---|---:|",
+        *[f"| {k} | {_yes(v['observable'])} | "
+          f"{'excluded' if v['abstain_share'] is None else format(v['abstain_share'], '.1%')} |"
+          for k, v in card["labelers"].items()],
         "", "## Lengths (words)", "", "| text | mean | p10 | median | p90 | max |", "|---|---:|---:|---:|---:|---:|",
         *[f"| {k} | {v['mean']:.1f} | {v['p10']:.0f} | {v['p50']:.0f} | {v['p90']:.0f} | {v['max']:.0f} |"
           for k, v in card["lengths_words"].items()],

@@ -3,7 +3,9 @@
 * ``general_feedback`` (post level): sentiment of the OP's post edit and top-level replies; the
   verdict applies to every comment of the post.
 * ``community``: the comment's score against two thresholds.
-* ``op_reply``: the OP's replies to the comment: gratitude pattern x VADER sentiment.
+* ``op_reply``: the OP's replies to the comment: each reply votes by its patterns (rejection,
+  gratitude, commiseration, agreement, follow-up question) or, failing those, its sentiment; the
+  replies' votes are combined with a decay so one late reply cannot flip the label.
 
 Each returns a frame with ``post_id, comment_id, labeler, label, score`` (label nullable Int8,
 <NA> = abstain; score = the signal the label was thresholded from).
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from redditess.config import CommunityConfig, GeneralFeedbackConfig, LabelConfig, OpReplyConfig
+from redditess.runtime import InputError
 
 LABEL_COLUMNS = ["post_id", "comment_id", "labeler", "label", "score"]
 
@@ -73,28 +76,98 @@ def community(units: pd.DataFrame, cfg: CommunityConfig) -> pd.DataFrame:
     return _frame(units, "community", labels, scores)
 
 
+_VOTE = {"effective": 1, "ineffective": 0, "abstain": None}
+
+
+def _pattern(patterns: list[str]) -> re.Pattern | None:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.I | re.M) if patterns else None
+
+
+@lru_cache(maxsize=2)
+def _transformer_sentiment(path: str) -> Callable[[str], float]:
+    """Compound P(positive) - P(negative) of a local Hugging Face sentiment classifier."""
+    from pathlib import Path
+
+    if not Path(path).is_dir():
+        raise InputError(f"params.yaml: label.op_reply.sentiment_model: {path} is not a local model directory")
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True).eval()
+    names = {i: str(n).lower() for i, n in model.config.id2label.items()}
+    pos = [i for i, n in names.items() if n.startswith("pos")]
+    neg = [i for i, n in names.items() if n.startswith("neg")]
+    if len(pos) != 1 or len(neg) != 1:
+        raise InputError(f"{path}: id2label {model.config.id2label} names no single positive and negative class")
+
+    def score(text: str) -> float:
+        with torch.no_grad():
+            enc = tok(text, truncation=True, max_length=256, return_tensors="pt")
+            p = torch.softmax(model(**enc).logits[0].float(), dim=-1)
+        return float(p[pos[0]] - p[neg[0]])
+
+    return score
+
+
+def reply_vote(text: str, cfg: OpReplyConfig, s: float, pats: dict) -> tuple[int | None, bool]:
+    """One OP reply's vote and whether a pattern (not sentiment alone) decided it. Order: rejection,
+    gratitude, commiseration, agreement, follow-up question, then sentiment (at or below
+    ``negative_threshold`` votes ineffective; anything else abstains)."""
+    def hit(name):
+        return pats[name] is not None and pats[name].search(text) is not None
+
+    if hit("rejection"):
+        return 0, True
+    if hit("gratitude"):
+        if cfg.gratitude_overrides_sentiment or s >= cfg.positive_threshold:
+            return 1, True
+        return None, True
+    if hit("commiseration"):
+        return _VOTE[cfg.commiseration_vote], True
+    if hit("agreement"):
+        return 1, True
+    if hit("question"):
+        return _VOTE[cfg.question_vote], True
+    return (0 if s <= cfg.negative_threshold else None), False
+
+
+def combine_votes(votes: list[tuple[int | None, float]], decay: float) -> tuple[int | None, float]:
+    """Weighted vote over a comment's OP replies in thread order: the k-th cast vote weighs
+    ``decay**k`` times its own weight; the sign of the sum decides, a tie goes to the first vote.
+    Returns (label, score = weighted mean of +1/-1 in [-1, 1], NaN when nothing was cast)."""
+    cast = [(v, w) for v, w in votes if v is not None]
+    if not cast:
+        return None, np.nan
+    weights = decay ** np.arange(len(cast)) * np.asarray([w for _, w in cast])
+    signed = np.where(np.asarray([v for v, _ in cast]) == 1, 1.0, -1.0)
+    total = float(np.dot(weights, signed))
+    score = total / float(weights.sum())
+    if abs(total) < 1e-12:
+        return cast[0][0], score
+    return (1 if total > 0 else 0), score
+
+
 def op_reply(units: pd.DataFrame, cfg: OpReplyConfig) -> pd.DataFrame:
-    """Effective when the OP thanks the commenter in a positive reply; ineffective when the OP's
-    reply is negative or rejects the comment, without thanks; abstain when the OP did not reply
-    or was neutral."""
-    gratitude = re.compile("|".join(f"(?:{p})" for p in cfg.gratitude_patterns), re.I)
-    rejection = re.compile("|".join(f"(?:{p})" for p in cfg.rejection_patterns), re.I)
+    """Per comment: each of the OP's replies votes (see :func:`reply_vote`), and the votes are
+    combined by :func:`combine_votes`; no reply, or no reply that voted, abstains."""
+    if not 0 < cfg.reply_decay <= 1:
+        raise InputError(f"params.yaml: label.op_reply.reply_decay must be in (0, 1], got {cfg.reply_decay}")
+    if not 0 < cfg.sentiment_weight <= 1:
+        raise InputError(f"params.yaml: label.op_reply.sentiment_weight must be in (0, 1], got {cfg.sentiment_weight}")
+    pats = {name: _pattern(getattr(cfg, f"{name}_patterns"))
+            for name in ("rejection", "gratitude", "commiseration", "agreement", "question")}
+    polarity = _transformer_sentiment(cfg.sentiment_model) if cfg.sentiment_model else sentiment
     labels, scores = [], []
     for replies in units.op_replies:
-        text = " ".join(replies).strip()
-        if not text:
-            labels.append(None)
-            scores.append(np.nan)
-            continue
-        s = sentiment(text)
-        thanked = bool(gratitude.search(text))
-        scores.append(s)
-        if thanked and s >= cfg.positive_threshold:
-            labels.append(1)
-        elif not thanked and (s <= cfg.negative_threshold or rejection.search(text)):
-            labels.append(0)
-        else:
-            labels.append(None)
+        votes = []
+        for text in (r.strip() for r in replies):
+            if text:
+                vote, explicit = reply_vote(text, cfg, polarity(text), pats)
+                votes.append((vote, 1.0 if explicit else cfg.sentiment_weight))
+        label, score = combine_votes(votes, cfg.reply_decay)
+        labels.append(label)
+        scores.append(score)
     return _frame(units, "op_reply", labels, scores)
 
 

@@ -61,11 +61,23 @@ def load_tokenizer(path: str | Path):
     return tok
 
 
-def preference_rows(tok, pairs: pd.DataFrame, units: pd.DataFrame, max_prompt_tokens: int) -> list[dict]:
-    """Preference pairs in trl's explicit-prompt format, prompts formatted like the policy's."""
+def truncate_response(tok, text: str, max_tokens: int | None) -> str:
+    """``text`` cut to ``max_tokens`` tokens (None keeps it whole)."""
+    if max_tokens is None:
+        return text
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    return text if len(ids) <= max_tokens else tok.decode(ids[:max_tokens], skip_special_tokens=True)
+
+
+def preference_rows(tok, pairs: pd.DataFrame, units: pd.DataFrame, max_prompt_tokens: int,
+                    max_response_tokens: int | None = None) -> list[dict]:
+    """Preference pairs in trl's explicit-prompt format, prompts formatted like the policy's.
+    Responses are cut to ``max_response_tokens``: trl drops a pair longer than its ``max_length``
+    without a word, which on real (long) comments silently emptied the training set."""
     posts = units.drop_duplicates("post_id").set_index("post_id")
     return [
         {"prompt": format_prompt(tok, posts.at[r.post_id, "post_title"], posts.at[r.post_id, "post_body"], max_prompt_tokens),
-         "chosen": " " + r.chosen, "rejected": " " + r.rejected}
+         "chosen": truncate_response(tok, " " + r.chosen, max_response_tokens),
+         "rejected": truncate_response(tok, " " + r.rejected, max_response_tokens)}
         for r in pairs.itertuples()
     ]

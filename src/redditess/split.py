@@ -45,13 +45,22 @@ def judge_posts(train_posts: list[str], share: float, seed: int) -> set[str]:
     return set(posts[rng.permutation(len(posts))[: int(round(share * len(posts)))]].tolist())
 
 
-def preference_pairs(rows: pd.DataFrame, max_per_post: int, seed: int) -> pd.DataFrame:
-    """Same-post pairs (effective comment preferred over an ineffective one), seeded sample."""
+def preference_pairs(rows: pd.DataFrame, max_per_post: int, seed: int, cross_post: bool = False) -> pd.DataFrame:
+    """Same-post pairs (effective comment preferred over an ineffective one), seeded sample.
+
+    With ``cross_post`` (dyadic threads: one comment per post, so no same-post pair), a post with
+    effective comments but no ineffective one pairs each of them with an ineffective comment drawn
+    from another post of the same rows, as the rejected answer to this post."""
     rng = np.random.default_rng(seed)
     out = []
+    all_bad = rows[rows.label == 0].sort_values(["post_id", "comment_id"])
     for post_id, group in rows.groupby("post_id", sort=True):
         good = group[group.label == 1].sort_values("comment_id")
         bad = group[group.label == 0].sort_values("comment_id")
+        if cross_post and len(good) and not len(bad):
+            others = all_bad[all_bad.post_id != post_id]
+            if len(others):
+                bad = others.iloc[[int(rng.integers(len(others)))]]
         pairs = [(g, b) for g in range(len(good)) for b in range(len(bad))]
         if not pairs:
             continue

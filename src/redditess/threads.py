@@ -31,9 +31,13 @@ SPAM = re.compile(
     r"|\bcheck out my (?:app|channel|podcast|store|shop)\b",
     re.I,
 )
+# A dissertation or thesis alone is an ordinary worry of a support post; it marks recruitment only
+# next to what a study asks of readers (a survey, participants, an interview) in the same sentence.
 SURVEY = re.compile(
     r"\bsurvey\b|\bquestionnaire\b|\bparticipants? (?:needed|wanted)\b|\brecruiting\b"
-    r"|\[academic\]|\bdissertation\b|\bresearch study\b",
+    r"|\[academic\]|\bresearch study\b"
+    r"|\b(?:dissertation|thesis)\b[^.?!\n]*\b(?:participants?|respondents?|interview(?:ee)?s?|take part)\b"
+    r"|\bhelp me(?: out)? with my (?:dissertation|thesis|research)\b|\btake \d+ minutes out of your\b",
     re.I,
 )
 

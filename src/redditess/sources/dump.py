@@ -68,11 +68,14 @@ def resolve_paths(patterns: list[str], root: Path = Path(".")) -> list[Path]:
 
 
 def kind_of(path: Path) -> str | None:
-    """``submission`` for RS_* files, ``comment`` for RC_* files, else None (decided per record)."""
+    """``submission`` for Pushshift monthly RS_* files and Arctic Shift per-subreddit
+    ``<sub>_submissions.*`` files, ``comment`` for RC_* and ``<sub>_comments.*``, else None
+    (decided per record)."""
     name = path.name.upper()
-    if name.startswith("RS_"):
+    stem = name.split(".", 1)[0]
+    if name.startswith("RS_") or stem.endswith("_SUBMISSIONS"):
         return "submission"
-    if name.startswith("RC_"):
+    if name.startswith("RC_") or stem.endswith("_COMMENTS"):
         return "comment"
     return None
 
