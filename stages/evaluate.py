@@ -25,6 +25,7 @@ MODELS = ("sft", "ppo", "dpo")
 @stage
 def main() -> None:
     import matplotlib
+    import torch
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -40,6 +41,7 @@ def main() -> None:
     prompts = test.drop_duplicates("post_id").set_index("post_id").apply(prompt_text, axis=1)
     tok = AutoTokenizer.from_pretrained("models/classifier")
     judge = AutoModelForSequenceClassification.from_pretrained("models/classifier")
+    judge.to("cuda" if torch.cuda.is_available() else "cpu")
     max_length = params.classifier.max_length
 
     gens = gens.assign(prob=predict_proba(judge, tok, prompts.loc[gens.post_id].tolist(), gens.response.tolist(), max_length))

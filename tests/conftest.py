@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
-PIPELINE_FILES = [".gitignore", "dvc.yaml", "params.yaml", "stages", "src", "pyproject.toml", "takedown.txt", "prompts", "human"]
+PIPELINE_FILES = [".gitignore", "dvc.yaml", "params.yaml", "stages", "src", "pyproject.toml", "takedown.txt", "prompts", "human",
+                  "accelerate_configs"]
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
