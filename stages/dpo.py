@@ -18,20 +18,11 @@ from redditess.runtime import derive_seed, seed_everything, stage
 @stage
 def main() -> None:
     from datasets import Dataset
-    from trl import DPOConfig, DPOTrainer
+    from trl import DPOConfig
 
     from redditess.lm import load_tokenizer, preference_rows
     from redditess.training import (check_precision, is_main_process, load_model, log_history_rows, lora_config,
-                                    save_model, trainer_config)
-
-    class PretokenizedDPOTrainer(DPOTrainer):
-        """trl's DPO on rows already tokenized by the one prompt path (prompt_ids, chosen_ids,
-        rejected_ids); trl would otherwise re-tokenize text its own way (BOS, joint tokenization)."""
-
-        def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
-            if args.max_length is not None and args.truncation_mode == "keep_start":  # as trl: nothing left to learn
-                dataset = dataset.filter(lambda r: len(r["prompt_ids"]) < args.max_length)
-            return dataset
+                                    pretokenized_dpo_trainer, save_model, trainer_config)
 
     params = load_params()
     cfg, sft, training = params.dpo, params.sft, params.training
@@ -47,9 +38,9 @@ def main() -> None:
                           batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, beta=cfg.beta,
                           max_length=sft.max_prompt_tokens + 8 + sft.max_response_tokens)
     # With LoRA, trl's reference is the model with its adapters disabled (no second copy).
-    trainer = PretokenizedDPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(train),
-                                     eval_dataset=Dataset.from_list(test), processing_class=tok,
-                                     peft_config=lora_config(training))
+    trainer = pretokenized_dpo_trainer()(model=model, args=args, train_dataset=Dataset.from_list(train),
+                                         eval_dataset=Dataset.from_list(test), processing_class=tok,
+                                         peft_config=lora_config(training))
     trainer.train()
     ev = trainer.evaluate()
     if not is_main_process():

@@ -10,6 +10,7 @@ causal LM is fine-tuned directly. Writes ``models/sft/``, ``metrics/sft.json``, 
 
 from __future__ import annotations
 
+import logging
 import math
 
 import pandas as pd
@@ -72,6 +73,8 @@ def main() -> None:
     trainer.train()
     history += [dict(r, phase="sft") for r in log_history_rows(trainer.state.log_history, ["loss"])]
     eval_loss = trainer.evaluate()["eval_loss"]
+    logging.getLogger("redditess.sft").info("trained in %d process(es) on %s", trainer.accelerator.num_processes,
+                                            trainer.accelerator.device)
     if not is_main_process():
         return
     n_params = sum(p.numel() for p in trainer.model.parameters())

@@ -249,8 +249,10 @@ def test_a_hub_model_without_permission_to_download_is_one_line(monkeypatch, tmp
     assert "HF_TOKEN" in msg and "\n" not in msg
     monkeypatch.setenv("REDDITESS_ALLOW_DOWNLOADS", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)
     check_hub_model("meta-llama/Llama-3.2-1B", TrainingConfig(), param="sft.base_model")
     import os
 
-    assert os.environ["HF_HUB_OFFLINE"] == "0"
+    assert os.environ["HF_HUB_OFFLINE"] == "0" and hc.HF_HUB_OFFLINE is False
     check_hub_model(str(tmp_path), TrainingConfig(), param="sft.base_model")  # a local folder needs no permission

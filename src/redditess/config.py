@@ -293,8 +293,8 @@ class TrainingConfig:
     """Load and keep the weights themselves in ``dtype`` (no fp32 master copy; logged as a warning).
     Saves memory, but updates smaller than bf16's resolution are lost (PPO at lr 1e-6 changes ~2%
     of weights)."""
-    accelerate_config: str = "accelerate/cpu.yaml"
-    """accelerate config the training stages are launched with (see ``accelerate/README.md``)."""
+    accelerate_config: str = "accelerate_configs/cpu.yaml"
+    """accelerate config the training stages are launched with (see ``accelerate_configs/README.md``)."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass (less memory, ~30% more compute)."""
     gradient_accumulation_steps: int = 1

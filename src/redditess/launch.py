@@ -54,7 +54,9 @@ def check_accelerate_config(path: str | Path, gpus_here: int) -> object:
     return config
 
 
-def launch(script: str, training: TrainingConfig) -> int:
+def launch(script: str, training: TrainingConfig, seed: int = 0) -> int:
+    import os
+
     import torch
     from accelerate.commands.launch import launch_command, launch_command_parser
 
@@ -62,6 +64,9 @@ def launch(script: str, training: TrainingConfig) -> int:
 
     check_precision(training)
     check_accelerate_config(training.accelerate_config, torch.cuda.device_count())
+    # Set before the stage processes start, where they can take effect (not from inside a process).
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     args = launch_command_parser().parse_args(["--config_file", training.accelerate_config, script])
     try:
         launch_command(args)
@@ -74,7 +79,8 @@ def launch(script: str, training: TrainingConfig) -> int:
 def main() -> None:
     if len(sys.argv) != 2 or not sys.argv[1].endswith(".py"):
         raise InputError("usage: python -m redditess.launch stages/<stage>.py")
-    code = launch(sys.argv[1], load_params().training)
+    params = load_params()
+    code = launch(sys.argv[1], params.training, params.seed)
     if code:
         sys.exit(code)
 

@@ -99,9 +99,11 @@ def check_hub_model(name: str, training: TrainingConfig, *, param: str, revision
     if Path(name).exists():
         return
     allowed = training.allow_downloads or os.environ.get("REDDITESS_ALLOW_DOWNLOADS") == "1"
-    if allowed:
-        os.environ["HF_HUB_OFFLINE"] = "0"
-        os.environ["TRANSFORMERS_OFFLINE"] = "0"
+    if allowed:  # the stage runner turned the hub off; turn it on for this process (read at import too)
+        import huggingface_hub.constants
+
+        os.environ["HF_HUB_OFFLINE"] = os.environ["TRANSFORMERS_OFFLINE"] = "0"
+        huggingface_hub.constants.HF_HUB_OFFLINE = False
         return
     from huggingface_hub import try_to_load_from_cache
 
@@ -210,6 +212,21 @@ def save_model(model, tokenizer, path: str | Path) -> None:
         model = model.merge_and_unload()
     model.save_pretrained(str(path))
     tokenizer.save_pretrained(str(path))
+
+
+def pretokenized_dpo_trainer():
+    """trl's DPOTrainer taking rows already tokenized by the one prompt path (``prompt_ids``,
+    ``chosen_ids``, ``rejected_ids``); trl would otherwise re-tokenize text its own way (its BOS,
+    prompt and response tokenized jointly)."""
+    from trl import DPOTrainer
+
+    class PretokenizedDPOTrainer(DPOTrainer):
+        def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+            if args.max_length is not None and args.truncation_mode == "keep_start":  # as trl: nothing to learn
+                dataset = dataset.filter(lambda r: len(r["prompt_ids"]) < args.max_length)
+            return dataset
+
+    return PretokenizedDPOTrainer
 
 
 def is_main_process() -> bool:
