@@ -9,6 +9,7 @@ left padding on the GPU when there is one (or through vLLM: ``generate.engine``)
 
 from __future__ import annotations
 
+import importlib.util
 import time
 
 import numpy as np
@@ -57,10 +58,9 @@ def generate_transformers(name: str, prompts: list[list[int]], cfg, seed: int, d
 
 def generate_vllm(name: str, prompts: list[list[int]], cfg, seed: int) -> tuple[list[str], int]:
     """The same sampling settings and seed through vLLM (the optional ``vllm`` extra)."""
-    try:
-        from vllm import LLM, SamplingParams, TokensPrompt
-    except ImportError:
-        raise InputError("generate.engine: vllm is not installed (pip install 'redditess[vllm]')") from None
+    from vllm import LLM, SamplingParams
+    from vllm.inputs import TokensPrompt
+
     llm = LLM(model=f"models/{name}", seed=seed)
     params = SamplingParams(temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_new_tokens, seed=seed)
     outs = llm.generate([TokensPrompt(prompt_token_ids=p) for p in prompts], params)
@@ -75,10 +75,12 @@ def main() -> None:
 
     params = load_params()
     cfg, sft = params.generate, params.sft
+    if cfg.engine == "vllm" and importlib.util.find_spec("vllm") is None:
+        raise InputError("generate.engine: vllm is not installed (pip install 'redditess[vllm]' on a GPU machine)")
     seed = derive_seed(params.seed, "generate")
     posts = test_posts(cfg.max_posts, seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    rows, metrics = [], {"device": device, "engine": cfg.engine, "posts": len(posts)}
+    rows, metrics = [], {"gpu": int(device == "cuda"), "posts": len(posts)}
     for name in MODELS:
         tok = load_tokenizer(f"models/{name}")
         prompts = query_ids(tok, posts, sft.max_prompt_tokens)
@@ -92,8 +94,8 @@ def main() -> None:
         metrics[f"tokens_{name}"] = n_tokens
         for post_id, text in zip(posts.post_id, texts, strict=True):
             rows.append(dict(post_id=post_id, model=name, response=text.strip()))
-    write_table("data/generations.parquet", pd.DataFrame(rows, columns=["post_id", "model", "response"]), ["model", "post_id"])
     write_metrics("metrics/generate.json", metrics)
+    write_table("data/generations.parquet", pd.DataFrame(rows, columns=["post_id", "model", "response"]), ["model", "post_id"])
 
 
 if __name__ == "__main__":

@@ -53,3 +53,18 @@ def test_a_dtype_the_device_cannot_run_stops_the_launcher_with_one_line(tmp_path
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("error: training.dtype: fp16 mixed precision needs a CUDA GPU and none is visible; "
                                    "use bf16 or fp32")
+
+
+def test_vllm_asked_for_but_not_installed_is_one_line(tmp_path):
+    import importlib.util
+
+    from conftest import run_stage
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vllm is installed here")
+    repo = copy_pipeline(tmp_path / "r")
+    write_params(repo, {"generate": {"engine": "vllm"}})
+    proc = run_stage(repo, "generate", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: generate.engine: vllm is not installed (pip install 'redditess[vllm]' on a GPU machine)"]

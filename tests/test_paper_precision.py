@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -75,16 +76,28 @@ def test_every_stage_changes_its_trainable_weights_at_paper_learning_rates(data_
     for name in ("sft", "reward_model", "ppo", "dpo"):
         run_stage(repo, name)
 
-    base, sft = weights(llama_bf16), weights(repo / "models/sft")
+    base, sft, rm = weights(llama_bf16), weights(repo / "models/sft"), weights(repo / "models/reward_model")
     assert all(v.dtype == torch.float32 for v in load_file(repo / "models/sft/model.safetensors").values())
     shares = {
         "sft": changed_share(base, sft, lambda k: trained(k, lora)),
-        # the reward model's backbone (its score head is new)
-        "reward_model": changed_share(sft, weights(repo / "models/reward_model"), lambda k: trained(k, lora)),
+        # the reward model's backbone (its score head is new). Its input embeddings are measured apart:
+        # with no output head tied to them, only the rows of tokens in the training pairs get a gradient.
+        "reward_model": changed_share(sft, rm, lambda k: trained(k, lora) and "embed_tokens" not in k),
         "ppo": changed_share(sft, weights(repo / "models/ppo"), lambda k: trained(k, lora)),
         "dpo": changed_share(sft, weights(repo / "models/dpo"), lambda k: trained(k, lora)),
     }
     assert all(share >= 0.9 for share in shares.values()), shares
+    if not lora:  # the reward model's embedding rows: changed exactly for the tokens it was trained on
+        from redditess.lm import load_tokenizer, preference_rows, reward_rows
+
+        tok = load_tokenizer(repo / "models/sft")
+        pairs = preference_rows(tok, pd.read_parquet(repo / "data/split/pairs_train.parquet"),
+                                pd.read_parquet(repo / "data/threads.parquet"), TINY["sft"]["max_prompt_tokens"])
+        used = sorted({t for r in reward_rows(pairs) for t in r["chosen_ids"] + r["rejected_ids"]})
+        unused = sorted(set(range(len(tok))) - set(used))
+        emb_before, emb_after = sft["model.embed_tokens.weight"], rm["model.embed_tokens.weight"]
+        assert (emb_after[used] != emb_before[used]).float().mean() >= 0.9
+        assert torch.equal(emb_after[unused], emb_before[unused])
     if lora:  # the adapters, not the whole model, were trained: embeddings and norms are untouched
         untouched = changed_share(sft, weights(repo / "models/dpo"), lambda k: not trained(k, True))
         assert untouched == 0.0
