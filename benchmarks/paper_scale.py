@@ -8,10 +8,11 @@ paper profile's settings, on a Llama-shaped model with random weights (no downlo
     accelerate launch --config_file accelerate_configs/multi_gpu.yaml benchmarks/paper_scale.py ...
 
 The checkpoint is saved in bf16 (as the hub's is) and loaded through the stages' own code
-(redditess.training: fp32 master weights, ``--dtype`` autocast, LoRA). Per stage it prints steps/s,
-tokens/s (prompt + response tokens through the model per second, rollouts excluded for PPO's
-count of updates), peak GPU memory and the share of trainable weights the steps changed, and
-writes them as JSON with ``--out``.
+(redditess.training: fp32 master weights, ``--dtype`` autocast, LoRA). Per stage it prints steps/s
+(PPO: updates/s, rollouts included), tokens/s (prompt + response tokens trained on per second; PPO:
+batch x (prompt + response) x num_ppo_epochs per update), peak GPU memory and the share of trainable
+weights the steps changed, and writes them as JSON with ``--out``. The first steps include warm-up:
+use more ``--steps`` for steady-state figures.
 """
 
 from __future__ import annotations
