@@ -169,8 +169,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     del policy, ref, reward, value, trainer
     # DPO
     model = load_model(base, training)
-    trainer = pretokenized_dpo_trainer()(model=model, args=cfg(DPOConfig, "dpo", bs["dpo"], beta=PAPER["dpo"]["beta"], max_length=P + R,
-                                               max_steps=n),
+    args_dpo = cfg(DPOConfig, "dpo", bs["dpo"], beta=PAPER["dpo"]["beta"], max_length=P + R, max_steps=n)
+    trainer = pretokenized_dpo_trainer()(model=model, args=args_dpo,
                                          train_dataset=Dataset.from_list(rows(n * bs["dpo"])), processing_class=tok,
                                          peft_config=lora_config(training))
     results.append(measure("dpo", trainer, trainer.model, n, bs["dpo"] * 2 * (P + R)))

@@ -21,12 +21,14 @@ def main() -> None:
     from trl import DPOConfig
 
     from redditess.lm import load_tokenizer, preference_rows
-    from redditess.training import (check_precision, is_main_process, load_model, log_history_rows, lora_config,
-                                    pretokenized_dpo_trainer, save_model, trainer_config)
+    from redditess.training import (check_precision, check_trainer_args, is_main_process, load_model,
+                                    log_history_rows, lora_config, pretokenized_dpo_trainer, save_model,
+                                    trainer_config)
 
     params = load_params()
     cfg, sft, training = params.dpo, params.sft, params.training
     check_precision(training)
+    check_trainer_args(DPOConfig, cfg.trainer_args, "dpo.trainer_args")
     seed = derive_seed(params.seed, "dpo")
     seed_everything(seed)
     units = read_table("data/threads.parquet", ["post_id", "post_title", "post_body"])

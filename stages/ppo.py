@@ -25,12 +25,13 @@ def main() -> None:
     from trl.experimental.ppo import PPOConfig, PPOTrainer
 
     from redditess.lm import load_tokenizer, query_ids
-    from redditess.training import (check_precision, is_main_process, load_model, lora_config, save_model,
-                                    trainer_config, with_lora)
+    from redditess.training import (check_precision, check_trainer_args, is_main_process, load_model, lora_config,
+                                    save_model, trainer_config, with_lora)
 
     params = load_params()
     cfg, sft, training = params.ppo, params.sft, params.training
     check_precision(training)
+    check_trainer_args(PPOConfig, cfg.trainer_args, "ppo.trainer_args")
     seed = derive_seed(params.seed, "ppo")
     seed_everything(seed)
     train = read_table("data/split/train.parquet", ["post_id", "post_title", "post_body"]).drop_duplicates("post_id")

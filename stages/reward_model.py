@@ -41,12 +41,13 @@ def main() -> None:
     from trl import RewardConfig, RewardTrainer
 
     from redditess.lm import load_tokenizer
-    from redditess.training import (check_precision, is_main_process, load_model, log_history_rows, save_model,
-                                    trainer_config, with_lora)
+    from redditess.training import (check_precision, check_trainer_args, is_main_process, load_model,
+                                    log_history_rows, save_model, trainer_config, with_lora)
 
     params = load_params()
     cfg, sft, training = params.reward_model, params.sft, params.training
     check_precision(training)
+    check_trainer_args(RewardConfig, cfg.trainer_args, "reward_model.trainer_args")
     seed = derive_seed(params.seed, "reward_model")
     seed_everything(seed)
     units = read_table("data/threads.parquet", ["post_id", "post_title", "post_body"])

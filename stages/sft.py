@@ -29,12 +29,14 @@ def main() -> None:
     from trl import SFTConfig, SFTTrainer
 
     from redditess.lm import build_tiny_gpt2, load_tokenizer, sft_rows, train_tokenizer
-    from redditess.training import (check_hub_model, check_lora_targets, check_precision, is_main_process,
-                                    load_model, log_history_rows, lora_config, save_model, trainer_config)
+    from redditess.training import (check_hub_model, check_lora_targets, check_precision, check_trainer_args,
+                                    is_main_process, load_model, log_history_rows, lora_config, save_model,
+                                    trainer_config)
 
     params = load_params()
     cfg, training = params.sft, params.training
     check_precision(training)
+    check_trainer_args(SFTConfig, cfg.trainer_args, "sft.trainer_args")
     if cfg.base_model != "tiny":
         check_hub_model(cfg.base_model, training, param="sft.base_model", revision=cfg.revision)
         check_lora_targets(cfg.base_model, training, revision=cfg.revision)

@@ -68,3 +68,26 @@ def test_vllm_asked_for_but_not_installed_is_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "error: generate.engine: vllm is not installed (pip install 'redditess[vllm]' on a GPU machine)"]
+
+
+def test_bad_training_params_stop_the_sft_stage_with_one_line_before_loading(tmp_path):
+    """A LoRA target the model lacks and an unknown trainer field, through the real stage: one line
+    each, exit 2, before any data or weights are read."""
+    from conftest import run_stage
+    from redditess.tiny_llama import llama3_style_tokenizer, llama_model, save_bf16
+
+    tok = llama3_style_tokenizer(["a small corpus for a small tokenizer"] * 10, vocab_size=300)
+    llama = save_bf16(llama_model(tok), tok, tmp_path / "llama")
+    repo = copy_pipeline(tmp_path / "r")  # no data/: the stage must stop before reading any
+    cases = [
+        ({"sft": {"base_model": str(llama)}, "training": {"lora": {"enabled": True, "target_modules": ["c_attn"]}}},
+         "error: training.lora.target_modules: 'c_attn' is not a module of "),
+        ({"sft": {"trainer_args": {"pakcing": True}}},
+         "error: params.yaml: sft.trainer_args.pakcing is not a field of trl's SFTConfig"),
+    ]
+    for overlay, line in cases:
+        write_params(repo, overlay)
+        proc = run_stage(repo, "sft", check=False)
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(line), lines

@@ -361,8 +361,9 @@ class SftConfig:
     """Pinned hub revision (commit sha or tag) of ``base_model`` when it is a hub name; recorded in
     dvc.lock through params so the same weights are fetched everywhere."""
     trainer_args: dict[str, Any] = field(default_factory=dict)
-    """Any other field of trl's SFTConfig (e.g. ``packing: true``), passed through as given; a name that is not a
-    field of SFTConfig stops the stage with its name. Overrides ``training`` for this stage."""
+    """Any other field of trl's SFTConfig (e.g. ``packing: true``), passed through as given; a name
+    that is not a field of SFTConfig stops the stage with its name. Overrides ``training`` for this
+    stage."""
 
 
 @dataclass(frozen=True)
@@ -376,8 +377,9 @@ class RewardModelConfig:
     max_pairs_per_post: int = 8
     """Cap on (effective, ineffective) pairs drawn from one post."""
     trainer_args: dict[str, Any] = field(default_factory=dict)
-    """Any other field of trl's RewardConfig (e.g. ``center_rewards_coefficient: 0.01``), passed through as given; a name that is not a
-    field of RewardConfig stops the stage with its name. Overrides ``training`` for this stage."""
+    """Any other field of trl's RewardConfig (e.g. ``center_rewards_coefficient: 0.01``), passed
+    through as given; a name that is not a field of RewardConfig stops the stage with its name.
+    Overrides ``training`` for this stage."""
 
 
 @dataclass(frozen=True)
@@ -397,8 +399,9 @@ class PpoConfig:
     temperature: float = 0.9
     """Sampling temperature of the rollouts."""
     trainer_args: dict[str, Any] = field(default_factory=dict)
-    """Any other field of trl's PPOConfig (e.g. ``cliprange: 0.1``), passed through as given; a name that is not a
-    field of PPOConfig stops the stage with its name. Overrides ``training`` for this stage."""
+    """Any other field of trl's PPOConfig (e.g. ``cliprange: 0.1``), passed through as given; a name
+    that is not a field of PPOConfig stops the stage with its name. Overrides ``training`` for this
+    stage."""
 
 
 @dataclass(frozen=True)
@@ -412,8 +415,9 @@ class DpoConfig:
     beta: float = 0.1
     """DPO temperature (strength of the implicit KL constraint)."""
     trainer_args: dict[str, Any] = field(default_factory=dict)
-    """Any other field of trl's DPOConfig (e.g. ``loss_type: [ipo]``), passed through as given; a name that is not a
-    field of DPOConfig stops the stage with its name. Overrides ``training`` for this stage."""
+    """Any other field of trl's DPOConfig (e.g. ``loss_type: [ipo]``), passed through as given; a name
+    that is not a field of DPOConfig stops the stage with its name. Overrides ``training`` for this
+    stage."""
 
 
 @dataclass(frozen=True)

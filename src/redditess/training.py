@@ -115,14 +115,19 @@ def check_hub_model(name: str, training: TrainingConfig, *, param: str, revision
 
 
 # --------------------------------------------------------------------------- trainer arguments
-def trainer_config(config_cls, seed: int, training: TrainingConfig, extra: dict, param: str, *, epochs: float | None,
-                   batch_size: int, learning_rate: float, **fixed):
-    """A trl config: the shared defaults, ``training``'s knobs and precision, the stage's own
-    settings, then ``<stage>.trainer_args`` (each name checked against ``config_cls``'s fields)."""
+def check_trainer_args(config_cls, extra: dict, param: str) -> None:
+    """Every name in ``<stage>.trainer_args`` is a field of the trl config (checked before loading)."""
     fields = {f.name for f in dataclasses.fields(config_cls)}
     for key in extra:
         if key not in fields:
             raise InputError(f"params.yaml: {param}.{key} is not a field of trl's {config_cls.__name__}")
+
+
+def trainer_config(config_cls, seed: int, training: TrainingConfig, extra: dict, param: str, *, epochs: float | None,
+                   batch_size: int, learning_rate: float, **fixed):
+    """A trl config: the shared defaults, ``training``'s knobs and precision, the stage's own
+    settings, then ``<stage>.trainer_args`` (each name checked against ``config_cls``'s fields)."""
+    check_trainer_args(config_cls, extra, param)
     args = common_args(seed, epochs=epochs or 0, batch_size=batch_size, learning_rate=learning_rate)
     if epochs is None:  # PPO counts episodes, not epochs
         args.pop("num_train_epochs")
