@@ -78,6 +78,9 @@ def main() -> None:
         "test_pairwise_accuracy": float((margin > 0).mean()) if len(test) else float("nan"),
         "test_mean_margin": float(margin.mean()) if len(test) else float("nan"),
         "train_pairs": len(train),
+        # RewardTrainer drops a pair whose longer side exceeds max_length (counted, not silent)
+        "train_pairs_dropped_too_long": sum(max(len(r["chosen_ids"]), len(r["rejected_ids"])) > max_length
+                                            for r in reward_rows(train)),
     })
     write_csv("plots/reward_model_loss.csv",
               pd.DataFrame(log_history_rows(trainer.state.log_history, ["loss"]), columns=["step", "loss"]), ["step"])

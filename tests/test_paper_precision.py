@@ -5,6 +5,7 @@ reward_model, ppo and dpo stages at the paper profile's learning rates: every st
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -95,7 +96,9 @@ def test_every_stage_changes_its_trainable_weights_at_paper_learning_rates(data_
                                 pd.read_parquet(repo / "data/threads.parquet"), TINY["sft"]["max_prompt_tokens"])
         max_length = TINY["sft"]["max_prompt_tokens"] + 8 + TINY["sft"]["max_response_tokens"]
         kept = [r for r in reward_rows(pairs) if max(len(r["chosen_ids"]), len(r["rejected_ids"])) <= max_length]
-        assert kept  # RewardTrainer drops longer pairs
+        assert kept  # RewardTrainer drops longer pairs, and the stage counts them
+        dropped = json.loads((repo / "metrics/reward_model.json").read_text())["train_pairs_dropped_too_long"]
+        assert dropped == len(pairs) - len(kept)
         used = sorted({t for r in kept for t in r["chosen_ids"] + r["rejected_ids"]})
         unused = sorted(set(range(len(tok))) - set(used))
         emb_before, emb_after = sft["model.embed_tokens.weight"], rm["model.embed_tokens.weight"]
