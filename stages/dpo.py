@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from redditess.config import load_params
-from redditess.io import atomic_path, read_table, write_csv, write_metrics
+from redditess.io import read_table, write_csv, write_metrics
 from redditess.runtime import derive_seed, seed_everything, stage
 
 
@@ -22,7 +22,7 @@ def main() -> None:
 
     from redditess.lm import load_tokenizer, preference_rows
     from redditess.training import (check_precision, check_trainer_args, is_main_process, load_model,
-                                    log_history_rows, lora_config, pretokenized_dpo_trainer, save_model,
+                                    log_history_rows, lora_config, pretokenized_dpo_trainer, save_trained,
                                     trainer_config)
 
     params = load_params()
@@ -45,10 +45,9 @@ def main() -> None:
                                          peft_config=lora_config(training))
     trainer.train()
     ev = trainer.evaluate()
+    save_trained(trainer.model, tok, "models/dpo")
     if not is_main_process():
         return
-    with atomic_path("models/dpo") as tmp:
-        save_model(trainer.model, tok, tmp)
     write_metrics("metrics/dpo.json", {
         "train_pairs": len(train), "test_pairs": len(test),
         "test_reward_accuracy": ev.get("eval_rewards/accuracies", float("nan")),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from redditess.config import load_params
-from redditess.io import atomic_path, read_table, write_csv, write_metrics
+from redditess.io import read_table, write_csv, write_metrics
 from redditess.runtime import derive_seed, seed_everything, stage
 
 CURVE = ["objective/scores", "objective/kl", "objective/rlhf_reward", "loss/policy_avg", "loss/value_avg", "objective/entropy"]
@@ -26,7 +26,7 @@ def main() -> None:
 
     from redditess.lm import load_tokenizer, query_ids
     from redditess.training import (check_precision, check_trainer_args, is_main_process, load_model, lora_config,
-                                    save_model, trainer_config, with_lora)
+                                    save_trained, trainer_config, with_lora)
 
     params = load_params()
     cfg, sft, training = params.ppo, params.sft, params.training
@@ -56,14 +56,13 @@ def main() -> None:
     trainer = PPOTrainer(args=args, processing_class=tok, model=policy, ref_model=ref, reward_model=reward,
                          train_dataset=dataset, value_model=value, peft_config=lora_config(training))
     trainer.train()
+    save_trained(trainer.policy_model, tok, "models/ppo")
     if not is_main_process():
         return
 
     rows = [{"episode": r["episode"], **{k.replace("/", "_"): r[k] for k in CURVE}}
             for r in trainer.state.log_history if "episode" in r and all(k in r for k in CURVE)]
     curve = pd.DataFrame(rows, columns=["episode"] + [k.replace("/", "_") for k in CURVE])
-    with atomic_path("models/ppo") as tmp:
-        save_model(trainer.policy_model, tok, tmp)
     first, last = (curve.iloc[: max(1, len(curve) // 4)], curve.iloc[-max(1, len(curve) // 4):]) if len(curve) else (curve, curve)
     write_metrics("metrics/ppo.json", {
         "updates": len(curve),

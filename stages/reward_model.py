@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from redditess.config import load_params
-from redditess.io import atomic_path, read_table, write_csv, write_metrics
+from redditess.io import read_table, write_csv, write_metrics
 from redditess.lm import preference_rows, reward_rows
 from redditess.runtime import derive_seed, seed_everything, stage
 
@@ -42,7 +42,7 @@ def main() -> None:
 
     from redditess.lm import load_tokenizer
     from redditess.training import (check_precision, check_trainer_args, is_main_process, load_model,
-                                    log_history_rows, save_model, trainer_config, with_lora)
+                                    log_history_rows, save_trained, trainer_config, with_lora)
 
     params = load_params()
     cfg, sft, training = params.reward_model, params.sft, params.training
@@ -65,14 +65,14 @@ def main() -> None:
     trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(reward_rows(train)), processing_class=tok)
     trainer.train()
     tok.padding_side = "left"
-    if not is_main_process():
-        return
-
+    # Scored and saved from every process (under ZeRO-3 a forward pass is a collective); the main
+    # process writes.
     chosen = reward_scores(model, tok, test, "chosen_ids", max_length)
     rejected = reward_scores(model, tok, test, "rejected_ids", max_length)
     margin = chosen - rejected
-    with atomic_path("models/reward_model") as tmp:
-        save_model(model, tok, tmp)
+    save_trained(model, tok, "models/reward_model")
+    if not is_main_process():
+        return
     write_metrics("metrics/reward_model.json", {
         "test_pairs": len(test),
         "test_pairwise_accuracy": float((margin > 0).mean()) if len(test) else float("nan"),

@@ -16,7 +16,7 @@ import math
 import pandas as pd
 
 from redditess.config import load_params
-from redditess.io import atomic_path, read_table, write_csv, write_metrics
+from redditess.io import read_table, write_csv, write_metrics
 from redditess.runtime import derive_seed, seed_everything, stage
 
 COLUMNS = ["post_id", "comment_id", "post_title", "post_body", "comment_body", "label"]
@@ -30,7 +30,7 @@ def main() -> None:
 
     from redditess.lm import build_tiny_gpt2, load_tokenizer, sft_rows, train_tokenizer
     from redditess.training import (check_hub_model, check_lora_targets, check_precision, check_trainer_args,
-                                    is_main_process, load_model, log_history_rows, lora_config, save_model,
+                                    is_main_process, load_model, log_history_rows, lora_config, save_trained,
                                     trainer_config)
 
     params = load_params()
@@ -77,11 +77,9 @@ def main() -> None:
     eval_loss = trainer.evaluate()["eval_loss"]
     logging.getLogger("redditess.sft").info("trained in %d process(es) on %s", trainer.accelerator.num_processes,
                                             trainer.accelerator.device)
+    n_params = save_trained(trainer.model, tok, "models/sft")
     if not is_main_process():
         return
-    n_params = sum(p.numel() for p in trainer.model.parameters())
-    with atomic_path("models/sft") as tmp:
-        save_model(trainer.model, tok, tmp)
     write_metrics("metrics/sft.json", {
         "val_loss": eval_loss, "val_perplexity": math.exp(min(eval_loss, 50)), "train_examples": len(train_ds),
         "val_examples": len(val_ds), "parameters": n_params,

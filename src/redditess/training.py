@@ -219,6 +219,27 @@ def save_model(model, tokenizer, path: str | Path) -> None:
     tokenizer.save_pretrained(str(path))
 
 
+def save_trained(model, tokenizer, path: str | Path) -> int:
+    """Save from every process: ZeRO-3 shards are gathered first (a collective every process must
+    enter), then the main process writes ``path`` atomically. Returns the parameter count."""
+    import contextlib
+
+    from redditess.io import atomic_path
+
+    params = list(model.parameters())
+    gather = contextlib.nullcontext()
+    if any(hasattr(p, "ds_id") for p in params):  # DeepSpeed ZeRO-3 partitioned parameters
+        import deepspeed
+
+        gather = deepspeed.zero.GatheredParameters(params, modifier_rank=None)
+    with gather:
+        count = sum(p.numel() for p in model.parameters())
+        if is_main_process():
+            with atomic_path(path) as tmp:
+                save_model(model, tokenizer, tmp)
+    return count
+
+
 def pretokenized_dpo_trainer():
     """trl's DPOTrainer taking rows already tokenized by the one prompt path (``prompt_ids``,
     ``chosen_ids``, ``rejected_ids``); trl would otherwise re-tokenize text its own way (its BOS,
