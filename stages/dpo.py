@@ -12,41 +12,46 @@ import pandas as pd
 
 from redditess.config import load_params
 from redditess.guards import require_pairs
-from redditess.io import atomic_path, read_table, write_csv, write_metrics
+from redditess.io import read_table, write_csv, write_metrics
 from redditess.runtime import derive_seed, seed_everything, stage
 
 
 @stage
 def main() -> None:
-    import torch  # noqa: F401
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM
-    from trl import DPOConfig, DPOTrainer
+    from trl import DPOConfig
 
     from redditess.lm import load_tokenizer, preference_rows
-    from redditess.training import common_args, log_history_rows
+    from redditess.training import (check_precision, check_trainer_args, is_main_process, load_model,
+                                    log_history_rows, lora_config, pretokenized_dpo_trainer, save_trained,
+                                    trainer_config)
 
     params = load_params()
-    cfg, sft = params.dpo, params.sft
+    cfg, sft, training = params.dpo, params.sft, params.training
+    check_precision(training)
+    check_trainer_args(DPOConfig, cfg.trainer_args, "dpo.trainer_args")
     seed = derive_seed(params.seed, "dpo")
     seed_everything(seed)
     units = read_table("data/threads.parquet", ["post_id", "post_title", "post_body"])
     tok = load_tokenizer("models/sft")
     train = preference_rows(tok, read_table("data/split/pairs_train.parquet"), units, sft.max_prompt_tokens,
-                              sft.max_response_tokens)
+                            sft.max_response_tokens)
     test = preference_rows(tok, read_table("data/split/pairs_test.parquet"), units, sft.max_prompt_tokens,
-                              sft.max_response_tokens)
+                           sft.max_response_tokens)
     require_pairs(len(train), len(test), "dpo")
-    model = AutoModelForCausalLM.from_pretrained("models/sft")
-    args = DPOConfig(**common_args(seed, epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate),
-                     beta=cfg.beta, max_length=sft.max_prompt_tokens + 8 + sft.max_response_tokens)
-    trainer = DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(train),
-                         eval_dataset=Dataset.from_list(test), processing_class=tok)
+    model = load_model("models/sft", training)
+    args = trainer_config(DPOConfig, seed, training, cfg.trainer_args, "dpo.trainer_args", epochs=cfg.epochs,
+                          batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, beta=cfg.beta,
+                          max_length=sft.max_prompt_tokens + 8 + sft.max_response_tokens)
+    # With LoRA, trl's reference is the model with its adapters disabled (no second copy).
+    trainer = pretokenized_dpo_trainer()(model=model, args=args, train_dataset=Dataset.from_list(train),
+                                         eval_dataset=Dataset.from_list(test), processing_class=tok,
+                                         peft_config=lora_config(training))
     trainer.train()
     ev = trainer.evaluate()
-    with atomic_path("models/dpo") as tmp:
-        trainer.model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
+    save_trained(trainer.model, tok, "models/dpo")
+    if not is_main_process():
+        return
     write_metrics("metrics/dpo.json", {
         "train_pairs": len(train), "test_pairs": len(test),
         "test_reward_accuracy": ev.get("eval_rewards/accuracies", float("nan")),

@@ -62,6 +62,7 @@ def judge_discrimination(prob: np.ndarray, label: np.ndarray, threshold: float) 
 @stage
 def main() -> None:
     import matplotlib
+    import torch
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -81,6 +82,7 @@ def main() -> None:
     prompts = posts.apply(prompt_text, axis=1)
     tok = AutoTokenizer.from_pretrained("models/classifier")
     judge = AutoModelForSequenceClassification.from_pretrained("models/classifier")
+    judge.to("cuda" if torch.cuda.is_available() else "cpu")
     max_length = params.classifier.max_length
 
     # The judge's discrimination on held-out labeled comments (the ensemble labels of test posts,

@@ -2,19 +2,23 @@
 
     dvc repro generate        # or: python stages/generate.py
 
-Every model answers the same posts with the same sampling settings and the same seed. Writes
-``data/generations.parquet`` (post_id, model, response).
+Every model answers the same posts with the same sampling settings and the same seed, batched with
+left padding on the GPU when there is one (or through vLLM: ``generate.engine``). Writes
+``data/generations.parquet`` (post_id, model, response) and ``metrics/generate.json`` (tokens/s).
 """
 
 from __future__ import annotations
+
+import importlib.util
+import time
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from redditess.config import load_params
-from redditess.io import read_table, write_table
-from redditess.runtime import derive_seed, seed_everything, stage
+from redditess.io import read_table, write_metrics, write_table
+from redditess.runtime import InputError, derive_seed, seed_everything, stage
 
 MODELS = ("base", "sft", "dpo", "ppo")  # base: the policy before SFT (models/base, written by sft)
 
@@ -28,32 +32,69 @@ def test_posts(max_posts: int, seed: int) -> pd.DataFrame:
     return posts
 
 
-@stage
-def main() -> None:
+def generate_transformers(name: str, prompts: list[list[int]], cfg, seed: int, device: str) -> tuple[list[str], int]:
+    """Batched sampling with left padding under inference_mode; returns the texts and tokens generated."""
     import torch
     from transformers import AutoModelForCausalLM
 
-    from redditess.lm import format_prompt, load_tokenizer
+    from redditess.lm import load_tokenizer
+
+    tok = load_tokenizer(f"models/{name}")
+    model = AutoModelForCausalLM.from_pretrained(f"models/{name}").to(device).eval()
+    seed_everything(seed)  # the same random stream for every model
+    texts, n_tokens = [], 0
+    for start in tqdm(range(0, len(prompts), cfg.batch_size), desc=f"generate {name}", unit="batch"):
+        batch = tok.pad({"input_ids": prompts[start:start + cfg.batch_size]}, return_tensors="pt").to(device)
+        with torch.inference_mode():
+            out = model.generate(**batch, do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p,
+                                 max_new_tokens=cfg.max_new_tokens, pad_token_id=tok.pad_token_id,
+                                 eos_token_id=tok.eos_token_id)
+        new = out[:, batch["input_ids"].shape[1]:]
+        ended = (new == tok.eos_token_id) | (new == tok.pad_token_id)  # generated up to and with the first EOS
+        n_tokens += int(torch.where(ended.any(1), ended.int().argmax(1) + 1, new.shape[1]).sum())
+        texts += tok.batch_decode(new, skip_special_tokens=True)
+    return texts, n_tokens
+
+
+def generate_vllm(name: str, prompts: list[list[int]], cfg, seed: int) -> tuple[list[str], int]:
+    """The same sampling settings and seed through vLLM (the optional ``vllm`` extra)."""
+    from vllm import LLM, SamplingParams
+    from vllm.inputs import TokensPrompt
+
+    llm = LLM(model=f"models/{name}", seed=seed)
+    params = SamplingParams(temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_new_tokens, seed=seed)
+    outs = llm.generate([TokensPrompt(prompt_token_ids=p) for p in prompts], params)
+    return [o.outputs[0].text for o in outs], sum(len(o.outputs[0].token_ids) for o in outs)
+
+
+@stage
+def main() -> None:
+    import torch
+
+    from redditess.lm import load_tokenizer, query_ids
 
     params = load_params()
     cfg, sft = params.generate, params.sft
+    if cfg.engine == "vllm" and importlib.util.find_spec("vllm") is None:
+        raise InputError("generate.engine: vllm is not installed (pip install 'redditess[vllm]' on a GPU machine)")
     seed = derive_seed(params.seed, "generate")
     posts = test_posts(cfg.max_posts, seed)
-    rows = []
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    rows, metrics = [], {"gpu": int(device == "cuda"), "posts": len(posts)}
     for name in MODELS:
         tok = load_tokenizer(f"models/{name}")
-        model = AutoModelForCausalLM.from_pretrained(f"models/{name}").eval()
-        prompts = [format_prompt(tok, r.post_title, r.post_body, sft.max_prompt_tokens) for r in posts.itertuples()]
-        seed_everything(seed)  # the same random stream for every model
-        for start in tqdm(range(0, len(prompts), 32), desc=f"generate {name}", unit="batch"):
-            batch = tok(prompts[start:start + 32], return_tensors="pt", padding=True, add_special_tokens=False)
-            with torch.no_grad():
-                out = model.generate(**batch, do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p,
-                                     max_new_tokens=cfg.max_new_tokens, pad_token_id=tok.pad_token_id,
-                                     eos_token_id=tok.eos_token_id)
-            texts = tok.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
-            for post_id, text in zip(posts.post_id[start:start + 32], texts, strict=True):
-                rows.append(dict(post_id=post_id, model=name, response=text.strip()))
+        prompts = query_ids(tok, posts, sft.max_prompt_tokens)
+        started = time.perf_counter()
+        if cfg.engine == "vllm":
+            texts, n_tokens = generate_vllm(name, prompts, cfg, seed)
+        else:
+            texts, n_tokens = generate_transformers(name, prompts, cfg, seed, device)
+        seconds = time.perf_counter() - started
+        metrics[f"tokens_per_second_{name}"] = n_tokens / seconds if seconds > 0 else float("nan")
+        metrics[f"tokens_{name}"] = n_tokens
+        for post_id, text in zip(posts.post_id, texts, strict=True):
+            rows.append(dict(post_id=post_id, model=name, response=text.strip()))
+    write_metrics("metrics/generate.json", metrics)
     write_table("data/generations.parquet", pd.DataFrame(rows, columns=["post_id", "model", "response"]), ["model", "post_id"])
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from redditess.config import load_params
-from redditess.io import atomic_path, read_table, write_csv, write_metrics
+from redditess.io import read_table, write_csv, write_metrics
 from redditess.runtime import derive_seed, seed_everything, stage
 
 CURVE = ["objective/scores", "objective/kl", "objective/rlhf_reward", "loss/policy_avg", "loss/value_avg", "objective/entropy"]
@@ -21,47 +21,48 @@ CURVE = ["objective/scores", "objective/kl", "objective/rlhf_reward", "loss/poli
 
 @stage
 def main() -> None:
-    import torch  # noqa: F401
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
     from trl.experimental.ppo import PPOConfig, PPOTrainer
 
-    from redditess.lm import format_prompt, load_tokenizer
-    from redditess.training import common_args
+    from redditess.lm import load_tokenizer, query_ids
+    from redditess.training import (check_precision, check_trainer_args, is_main_process, load_model, lora_config,
+                                    save_trained, trainer_config, with_lora)
 
     params = load_params()
-    cfg, sft = params.ppo, params.sft
+    cfg, sft, training = params.ppo, params.sft, params.training
+    check_precision(training)
+    check_trainer_args(PPOConfig, cfg.trainer_args, "ppo.trainer_args")
     seed = derive_seed(params.seed, "ppo")
     seed_everything(seed)
     train = read_table("data/split/train.parquet", ["post_id", "post_title", "post_body"]).drop_duplicates("post_id")
     tok = load_tokenizer("models/sft")
-    prompts = [format_prompt(tok, r.post_title, r.post_body, sft.max_prompt_tokens) for r in train.itertuples()]
-    dataset = Dataset.from_dict({"input_ids": [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]})
+    dataset = Dataset.from_dict({"input_ids": query_ids(tok, train, sft.max_prompt_tokens)})
 
-    policy = AutoModelForCausalLM.from_pretrained("models/sft")
-    ref = AutoModelForCausalLM.from_pretrained("models/sft")
-    reward = AutoModelForSequenceClassification.from_pretrained("models/reward_model", num_labels=1)
-    value = AutoModelForSequenceClassification.from_pretrained("models/reward_model", num_labels=1)
+    policy = load_model("models/sft", training)
+    # With LoRA the reference is the policy with its adapters disabled (trl does this): no second copy.
+    ref = None if training.lora.enabled else load_model("models/sft", training)
+    reward = load_model("models/reward_model", training, kind="reward")
+    value = with_lora(load_model("models/reward_model", training, kind="reward"), training, "SEQ_CLS")
     for m in (policy, ref, reward, value):
-        m.config.pad_token_id = tok.pad_token_id
-    base = common_args(seed, epochs=1, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate)
-    base.pop("num_train_epochs")
-    args = PPOConfig(
-        **base, total_episodes=cfg.total_episodes, num_ppo_epochs=cfg.num_ppo_epochs, num_mini_batches=1,
-        gradient_accumulation_steps=1, local_rollout_forward_batch_size=cfg.batch_size,
+        if m is not None:
+            m.config.pad_token_id = tok.pad_token_id
+    args = trainer_config(
+        PPOConfig, seed, training, cfg.trainer_args, "ppo.trainer_args", epochs=None, batch_size=cfg.batch_size,
+        learning_rate=cfg.learning_rate, total_episodes=cfg.total_episodes, num_ppo_epochs=cfg.num_ppo_epochs,
+        num_mini_batches=1, local_rollout_forward_batch_size=cfg.batch_size,
         response_length=cfg.response_length, stop_token="eos", temperature=cfg.temperature, kl_coef=cfg.kl_coef,
         num_sample_generations=0, missing_eos_penalty=1.0,
     )
     trainer = PPOTrainer(args=args, processing_class=tok, model=policy, ref_model=ref, reward_model=reward,
-                         train_dataset=dataset, value_model=value)
+                         train_dataset=dataset, value_model=value, peft_config=lora_config(training))
     trainer.train()
+    save_trained(trainer.policy_model, tok, "models/ppo")
+    if not is_main_process():
+        return
 
     rows = [{"episode": r["episode"], **{k.replace("/", "_"): r[k] for k in CURVE}}
             for r in trainer.state.log_history if "episode" in r and all(k in r for k in CURVE)]
     curve = pd.DataFrame(rows, columns=["episode"] + [k.replace("/", "_") for k in CURVE])
-    with atomic_path("models/ppo") as tmp:
-        trainer.policy_model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
     first, last = (curve.iloc[: max(1, len(curve) // 4)], curve.iloc[-max(1, len(curve) // 4):]) if len(curve) else (curve, curve)
     write_metrics("metrics/ppo.json", {
         "updates": len(curve),

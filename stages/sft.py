@@ -11,25 +11,16 @@ arm), ``models/sft/``, ``metrics/sft.json``, ``plots/sft_loss.csv``.
 
 from __future__ import annotations
 
+import logging
 import math
 
 import pandas as pd
 
 from redditess.config import load_params
-from redditess.io import atomic_path, read_table, write_csv, write_metrics
+from redditess.io import read_table, write_csv, write_metrics
 from redditess.runtime import derive_seed, seed_everything, stage
 
 COLUMNS = ["post_id", "comment_id", "post_title", "post_body", "comment_body", "label"]
-
-
-def sft_rows(tok, df: pd.DataFrame, max_prompt_tokens: int) -> list[dict]:
-    from redditess.lm import format_prompt
-
-    good = df[df.label == 1]
-    return [
-        {"prompt": format_prompt(tok, r.post_title, r.post_body, max_prompt_tokens), "completion": " " + r.comment_body}
-        for r in good.itertuples()
-    ]
 
 
 @stage
@@ -38,11 +29,18 @@ def main() -> None:
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from redditess.lm import build_tiny_gpt2, load_tokenizer, train_tokenizer
-    from redditess.training import common_args, log_history_rows
+    from redditess.lm import build_tiny_gpt2, load_tokenizer, sft_rows, train_tokenizer
+    from redditess.training import (check_hub_model, check_lora_targets, check_precision, check_trainer_args,
+                                    is_main_process, load_model, log_history_rows, lora_config, save_trained,
+                                    trainer_config)
 
     params = load_params()
-    cfg = params.sft
+    cfg, training = params.sft, params.training
+    check_precision(training)
+    check_trainer_args(SFTConfig, cfg.trainer_args, "sft.trainer_args")
+    if cfg.base_model != "tiny":
+        check_hub_model(cfg.base_model, training, param="sft.base_model", revision=cfg.revision)
+        check_lora_targets(cfg.base_model, training, revision=cfg.revision)
     seed = derive_seed(params.seed, "sft")
     seed_everything(seed)
     train = read_table("data/split/train.parquet", COLUMNS)
@@ -58,38 +56,38 @@ def main() -> None:
         corpus += units.comment_body.tolist() + [t for replies in units.op_replies for t in replies]
         tok = train_tokenizer(corpus, cfg.vocab_size)
         model = build_tiny_gpt2(tok, cfg.n_embd, cfg.n_layer, cfg.n_head, n_positions=max(256, max_length))
-        pre_args = SFTConfig(**common_args(seed, epochs=cfg.pretrain_epochs, batch_size=cfg.batch_size,
-                                           learning_rate=cfg.learning_rate), max_length=max_length)
+        pre_args = trainer_config(SFTConfig, seed, training, {}, "sft.trainer_args", epochs=cfg.pretrain_epochs,
+                                  batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, max_length=max_length)
         pre = SFTTrainer(model=model, args=pre_args, train_dataset=Dataset.from_dict({"text": corpus}), processing_class=tok)
         pre.train()
         history += [dict(r, phase="pretrain") for r in log_history_rows(pre.state.log_history, ["loss"])]
         tok.padding_side = "left"
     else:
-        from transformers import AutoModelForCausalLM
-
-        tok = load_tokenizer(cfg.base_model)
-        model = AutoModelForCausalLM.from_pretrained(cfg.base_model)
+        tok = load_tokenizer(cfg.base_model, revision=cfg.revision)
+        model = load_model(cfg.base_model, training, revision=cfg.revision)
 
     # The base arm of the evaluation: the policy before SFT (the paper compares its aligned model
-    # with the base model it started from).
-    with atomic_path("models/base") as tmp:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
+    # with the base model it started from). Saved from every process, written by the main one.
+    save_trained(model, tok, "models/base")
 
-    args = SFTConfig(**common_args(seed, epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate),
-                     max_length=max_length, completion_only_loss=True)
+    args = trainer_config(SFTConfig, seed, training, cfg.trainer_args, "sft.trainer_args", epochs=cfg.epochs,
+                          batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, max_length=max_length,
+                          completion_only_loss=True)
     train_ds = Dataset.from_list(sft_rows(tok, train, cfg.max_prompt_tokens))
     val_ds = Dataset.from_list(sft_rows(tok, val, cfg.max_prompt_tokens))
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tok)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tok,
+                         peft_config=lora_config(training))
     trainer.train()
     history += [dict(r, phase="sft") for r in log_history_rows(trainer.state.log_history, ["loss"])]
     eval_loss = trainer.evaluate()["eval_loss"]
-    with atomic_path("models/sft") as tmp:
-        trainer.model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
+    logging.getLogger("redditess.sft").info("trained in %d process(es) on %s", trainer.accelerator.num_processes,
+                                            trainer.accelerator.device)
+    n_params = save_trained(trainer.model, tok, "models/sft")
+    if not is_main_process():
+        return
     write_metrics("metrics/sft.json", {
         "val_loss": eval_loss, "val_perplexity": math.exp(min(eval_loss, 50)), "train_examples": len(train_ds),
-        "val_examples": len(val_ds), "parameters": sum(p.numel() for p in trainer.model.parameters()),
+        "val_examples": len(val_ds), "parameters": n_params,
     })
     frame = pd.DataFrame(history, columns=["phase", "step", "loss"])
     frame["row"] = range(len(frame))

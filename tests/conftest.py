@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("REDDITESS_SHARED_DATA", ROOT.parent / "shared" / "data"))  # env: worktrees elsewhere
 PIPELINE_FILES = [".gitignore", "dvc.yaml", "params.yaml", "stages", "src", "pyproject.toml", "takedown.txt", "prompts", "human",
-                  "dumps", "published_ids.tsv"]
+                  "dumps", "published_ids.tsv", "accelerate_configs"]
 
 
 # Property tests check behaviour, not speed: no deadline and no "too slow" health check, so a
@@ -105,3 +105,15 @@ TINY = {
     "generate": {"max_posts": 12, "max_new_tokens": 16},
     "evaluate": {"bootstrap": 100},
 }
+
+
+@pytest.fixture(scope="session")
+def tiny_data_repo(tmp_path_factory) -> Path:
+    """TINY's data stages (collect .. split) run once, through dvc, for tests of the model stages;
+    copy it (``shutil.copytree``) before running anything in it."""
+    repo = copy_pipeline(tmp_path_factory.mktemp("tiny-data") / "repo")
+    write_params(repo, TINY)
+    for cmd in (["git", "init", "-q"], ["dvc", "init", "-q", "--no-scm"], ["dvc", "repro", "-q", "split"]):
+        proc = subprocess.run(cmd, cwd=repo, env=stage_env(repo), capture_output=True, text=True)
+        assert proc.returncode == 0, f"{cmd}: {proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    return repo

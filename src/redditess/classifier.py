@@ -37,7 +37,7 @@ class PairDataset(Dataset):
         return item
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict_proba(model, tokenizer, prompts: list[str], texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
     """P(effective) for each (prompt, text) pair."""
     model.eval()

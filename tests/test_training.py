@@ -1,0 +1,258 @@
+"""Training set-up without training: one tokenization path for every stage (chat template and
+plain), trainer arguments from params, precision and LoRA checks, accelerate configs, hub models."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from redditess.config import LoraSettings, TrainingConfig
+from redditess.lm import preference_rows, prompt_ids, query_ids, response_ids, reward_rows, sft_rows
+from redditess.runtime import InputError
+from redditess.tiny_llama import BOS, EOT, llama3_style_tokenizer, llama_model, save_bf16
+
+from conftest import ROOT
+
+CORPUS = ["Post: I feel alone lately\nNobody at work talks to me and I do not sleep.",
+          "I hear you. That sounds exhausting, and reaching out here took courage.",
+          "Just get over it.", "Have you tried talking to someone you trust?"] * 20
+POSTS = pd.DataFrame({"post_id": ["p1", "p2"], "post_title": ["I feel alone lately", "Cannot sleep"],
+                      "post_body": ["Nobody at work talks to me and I do not sleep.", "Every night the same thoughts."]})
+
+
+@pytest.fixture(scope="module", params=["chat", "plain"])
+def llama_tok(request):
+    tok = llama3_style_tokenizer(CORPUS, chat_template=request.param == "chat")
+    tok.pad_token = tok.eos_token  # as redditess.lm.load_tokenizer does for Llama tokenizers
+    tok.padding_side = "left"
+    return tok
+
+
+def test_every_stage_tokenizes_a_post_and_response_to_the_same_ids(llama_tok):
+    from trl.trainer.dpo_trainer import DataCollatorForPreference as DpoCollator
+    from trl.trainer.reward_trainer import DataCollatorForPreference as RewardCollator
+
+    tok = llama_tok
+    post, reply = POSTS.iloc[0], "I hear you. That sounds exhausting."
+    p = prompt_ids(tok, post.post_title, post.post_body, 64)
+    r = response_ids(tok, reply)
+    expected = p + r
+    # The prompt starts with exactly one BOS (the chat template renders it; the plain path adds it) and
+    # the response ends with EOS.
+    assert p[0] == tok.bos_token_id and p.count(tok.bos_token_id) == 1 and r[-1] == tok.eos_token_id
+    if tok.chat_template:
+        assert tok.decode(p).endswith("<|start_header_id|>assistant<|end_header_id|>\n\n")
+        assert tok.eos_token == EOT
+    else:
+        assert tok.decode(p).endswith("\nSupportive reply:")
+
+    # SFT (the ids and the completion-only loss mask)
+    frame = POSTS.iloc[:1].assign(comment_body=reply, label=1)
+    (sft,) = sft_rows(tok, frame, 64)
+    assert sft["input_ids"] == expected
+    assert [t for t, m in zip(sft["input_ids"], sft["completion_mask"], strict=True) if m] == r
+
+    # reward model and DPO: the same pair rows, through trl's own collators
+    pairs = pd.DataFrame({"post_id": ["p1"], "chosen": [reply], "rejected": ["Just get over it."]})
+    (pref,) = preference_rows(tok, pairs, POSTS, 64)
+    rm_batch = RewardCollator(pad_token_id=tok.pad_token_id)(reward_rows([pref]))
+    assert rm_batch["input_ids"][0][rm_batch["attention_mask"][0].bool()].tolist() == expected
+    dpo_batch = DpoCollator(pad_token_id=tok.pad_token_id)([pref])
+    assert dpo_batch["input_ids"][0][dpo_batch["attention_mask"][0].bool()].tolist() == expected
+
+    # PPO queries and generate's left-padded batch: the prompt, which the policy then continues
+    queries = query_ids(tok, POSTS, 64)
+    assert queries[0] == p
+    batch = tok.pad({"input_ids": queries}, return_tensors="pt")
+    assert tok.padding_side == "left" and batch["input_ids"][0][batch["attention_mask"][0].bool()].tolist() == p
+    assert batch["input_ids"][1][batch["attention_mask"][1].bool()].tolist() == queries[1]
+
+
+def test_the_default_tiny_tokenizer_gets_no_bos_so_its_ids_are_unchanged():
+    from redditess.lm import REPLY_MARKER, train_tokenizer
+
+    tok = train_tokenizer(CORPUS, 300)
+    post = POSTS.iloc[0]
+    text = f"Post: {post.post_title}\n{post.post_body}" + REPLY_MARKER
+    assert prompt_ids(tok, post.post_title, post.post_body, 64) == tok(text, add_special_tokens=False)["input_ids"]
+    # trl used to tokenize prompt + completion + EOS as one string: the same ids
+    joint = tok(text + " I hear you." + tok.eos_token)["input_ids"]
+    assert prompt_ids(tok, post.post_title, post.post_body, 64) + response_ids(tok, "I hear you.") == joint
+
+
+# --------------------------------------------------------------------------- trainer arguments
+def test_trainer_args_reach_the_trl_config_and_unknown_names_are_refused():
+    from trl import DPOConfig, SFTConfig
+
+    from redditess.training import trainer_config
+
+    training = TrainingConfig(gradient_checkpointing=True, gradient_accumulation_steps=4, warmup_steps=0.1,
+                              weight_decay=0.01, max_grad_norm=0.5, dtype="bf16")
+    args = trainer_config(SFTConfig, 1, training, {"packing": True, "lr_scheduler_type": "cosine"}, "sft.trainer_args",
+                          epochs=1, batch_size=2, learning_rate=1e-5, max_length=64)
+    assert (args.gradient_checkpointing, args.gradient_accumulation_steps, args.weight_decay, args.max_grad_norm) == \
+        (True, 4, 0.01, 0.5)
+    assert args.packing and args.lr_scheduler_type == "cosine" and args.bf16 and not args.fp16
+    assert args.warmup_steps == 0.1
+    with pytest.raises(InputError, match=r"dpo\.trainer_args\.betta is not a field of trl's DPOConfig"):
+        trainer_config(DPOConfig, 1, TrainingConfig(), {"betta": 0.2}, "dpo.trainer_args", epochs=1, batch_size=2,
+                       learning_rate=1e-5)
+
+
+def test_default_precision_is_fp32_without_autocast():
+    from trl import RewardConfig
+
+    from redditess.training import load_dtype, trainer_config
+
+    args = trainer_config(RewardConfig, 1, TrainingConfig(), {}, "reward_model.trainer_args", epochs=1,
+                          batch_size=2, learning_rate=1e-5)
+    assert not args.bf16 and not args.fp16  # trl's configs default to bf16=True
+    assert load_dtype(TrainingConfig(dtype="bf16")) == torch.float32  # fp32 master weights under autocast
+
+
+def test_pure_low_precision_only_when_asked_and_logged(caplog):
+    from redditess.training import check_precision, load_dtype
+
+    assert load_dtype(TrainingConfig(dtype="bf16", pure_low_precision=True)) == torch.bfloat16
+    assert "pure_low_precision" in caplog.text
+    with pytest.raises(InputError, match="training.pure_low_precision"):
+        check_precision(TrainingConfig(dtype="fp32", pure_low_precision=True))
+
+
+@pytest.mark.parametrize("dtype, cuda, bf16, problem", [
+    ("fp32", False, False, None), ("bf16", False, False, None), ("bf16", True, True, None), ("fp16", True, False, None),
+    ("bf16", True, False, "training.dtype: bf16 is not supported by this GPU"),
+    ("fp16", False, False, "training.dtype: fp16 mixed precision needs a CUDA GPU"),
+])
+def test_a_precision_the_device_cannot_run_names_the_param(dtype, cuda, bf16, problem):
+    from redditess.training import precision_problem
+
+    got = precision_problem(dtype, cuda=cuda, bf16_supported=bf16)
+    assert got == problem or (problem and got.startswith(problem))
+
+
+def test_qlora_without_a_gpu_is_one_line():
+    from redditess.training import check_precision
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(InputError, match="training.lora.quantize: 4bit needs a CUDA GPU"):
+        check_precision(TrainingConfig(lora=LoraSettings(enabled=True, quantize="4bit")))
+
+
+# --------------------------------------------------------------------------- LoRA
+@pytest.fixture(scope="module")
+def llama_dir(tmp_path_factory) -> Path:
+    tok = llama3_style_tokenizer(CORPUS)
+    return save_bf16(llama_model(tok), tok, tmp_path_factory.mktemp("llama") / "m")
+
+
+def test_a_lora_target_the_model_lacks_is_one_line_before_loading(llama_dir, monkeypatch):
+    import transformers
+
+    from redditess.training import check_lora_targets
+
+    loads = []
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", lambda *a, **k: loads.append(a))
+    ok = TrainingConfig(lora=LoraSettings(enabled=True, target_modules=["q_proj", "v_proj"]))
+    check_lora_targets(llama_dir, ok)
+    bad = dataclasses.replace(ok, lora=LoraSettings(enabled=True, target_modules=["q_proj", "c_attn"]))
+    with pytest.raises(InputError, match=r"training.lora.target_modules: 'c_attn' is not a module of .*q_proj"):
+        check_lora_targets(llama_dir, bad)
+    assert not loads  # no weights were loaded to find out
+
+
+def test_lora_adapters_are_merged_on_save_and_load_plainly(llama_dir, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    from redditess.lm import load_tokenizer
+    from redditess.training import load_model, save_model, with_lora
+
+    training = TrainingConfig(lora=LoraSettings(enabled=True, r=4, target_modules=["q_proj", "v_proj"]))
+    model = with_lora(load_model(llama_dir, training), training)
+    assert model.get_nb_trainable_parameters()[0] < sum(p.numel() for p in model.parameters()) / 5
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.fill_(0.01)
+    ids = torch.tensor([[5, 6, 7, 8]])
+    expected = model.eval()(input_ids=ids).logits
+    save_model(model, load_tokenizer(llama_dir), tmp_path / "out")
+    plain = AutoModelForCausalLM.from_pretrained(tmp_path / "out")
+    assert not any("lora" in n for n, _ in plain.named_parameters())
+    assert plain.dtype == torch.float32  # fp32 master weights saved as such: small updates survive
+    torch.testing.assert_close(plain(input_ids=ids).logits, expected, atol=1e-4, rtol=1e-4)
+
+
+# --------------------------------------------------------------------------- accelerate configs
+CONFIGS = sorted((ROOT / "accelerate_configs").glob("*.yaml"))
+
+
+def test_every_accelerate_config_parses_with_accelerates_own_parser():
+    from redditess.launch import load_accelerate_config
+
+    parsed = {p.stem: load_accelerate_config(p) for p in CONFIGS}
+    assert {"cpu", "cpu_ddp", "gpu", "multi_gpu", "deepspeed_zero2", "deepspeed_zero3", "deepspeed_zero3_offload",
+            "multi_node"} <= set(parsed)
+    assert parsed["deepspeed_zero2"].deepspeed_config["zero_stage"] == 2
+    assert parsed["deepspeed_zero3"].deepspeed_config["zero_stage"] == 3
+    assert parsed["deepspeed_zero3_offload"].deepspeed_config["offload_param_device"] == "cpu"
+    assert parsed["multi_node"].num_machines == 2
+    assert all(str(c.mixed_precision) == "no" for c in parsed.values())  # precision comes from params only
+
+
+def test_the_zero_configs_become_deepspeed_plugins():
+    from accelerate.utils import DeepSpeedPlugin
+
+    from redditess.launch import load_accelerate_config
+
+    for name in ("deepspeed_zero2", "deepspeed_zero3", "deepspeed_zero3_offload"):
+        ds = load_accelerate_config(ROOT / "accelerate_configs" / f"{name}.yaml").deepspeed_config
+        plugin = DeepSpeedPlugin(zero_stage=ds["zero_stage"], offload_optimizer_device=ds["offload_optimizer_device"],
+                                 offload_param_device=ds["offload_param_device"],
+                                 zero3_init_flag=ds.get("zero3_init_flag", False))
+        assert plugin.deepspeed_config["zero_optimization"]["stage"] == ds["zero_stage"]
+
+
+def test_a_config_naming_more_gpus_than_exist_is_one_line():
+    from redditess.launch import check_accelerate_config, gpus_needed, load_accelerate_config
+
+    cfg = ROOT / "accelerate_configs"
+    assert gpus_needed(load_accelerate_config(cfg / "cpu.yaml")) == 0
+    assert gpus_needed(load_accelerate_config(cfg / "cpu_ddp.yaml")) == 0
+    assert gpus_needed(load_accelerate_config(cfg / "multi_node.yaml")) == 8
+    check_accelerate_config(cfg / "cpu.yaml", 0)
+    with pytest.raises(InputError, match=r"training.accelerate_config: .*multi_gpu.yaml asks for 4 GPU\(s\) on this "
+                                         r"machine, which has 1"):
+        check_accelerate_config(cfg / "multi_gpu.yaml", 1)
+    with pytest.raises(InputError, match="training.accelerate_config: .*nope.yaml not found"):
+        check_accelerate_config(cfg / "nope.yaml", 0)
+
+
+# --------------------------------------------------------------------------- hub models
+def test_a_hub_model_without_permission_to_download_is_one_line(monkeypatch, tmp_path):
+    from redditess.training import check_hub_model
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.delenv("REDDITESS_ALLOW_DOWNLOADS", raising=False)
+    import huggingface_hub.constants as hc
+
+    monkeypatch.setattr(hc, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    with pytest.raises(InputError) as err:
+        check_hub_model("meta-llama/Llama-3.2-1B", TrainingConfig(), param="sft.base_model", revision="4e20de36")
+    msg = str(err.value)
+    assert "sft.base_model" in msg and "meta-llama/Llama-3.2-1B" in msg and "REDDITESS_ALLOW_DOWNLOADS=1" in msg
+    assert "HF_TOKEN" in msg and "\n" not in msg
+    monkeypatch.setenv("REDDITESS_ALLOW_DOWNLOADS", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)
+    check_hub_model("meta-llama/Llama-3.2-1B", TrainingConfig(), param="sft.base_model")
+    import os
+
+    assert os.environ["HF_HUB_OFFLINE"] == "0" and hc.HF_HUB_OFFLINE is False
+    check_hub_model(str(tmp_path), TrainingConfig(), param="sft.base_model")  # a local folder needs no permission
