@@ -266,3 +266,13 @@ def test_results_are_git_tracked_outputs_and_data_and_models_are_not():
     ignored = subprocess.run(["git", "check-ignore", "--no-index", *probe], cwd=ROOT, capture_output=True, text=True).stdout.split()
     assert sorted(ignored) == sorted(p for p in probe if p.split("/")[0] in {"data", "models", "ledgers"})
     assert subprocess.run(["git", "check-ignore", "-q", "--no-index", "dvc_plots/index.html"], cwd=ROOT).returncode == 0
+
+
+def test_the_claims_file_follows_the_active_profile():
+    from redditess.claims import default_claims_file
+    from redditess.config import params_from_dict
+
+    assert default_claims_file(params_from_dict({})) == Path("artifact/claims/demo.yaml")
+    real = params_from_dict({"collect": {"source": "dump", "dump": {"paths": ["dumps/RS_*.zst"]}}})
+    assert default_claims_file(real) == Path("artifact/claims/real.yaml")
+    assert default_claims_file(params_from_dict({"sft": {"base_model": "meta-llama/Llama-3.2-1B"}})) == Path("artifact/claims/paper.yaml")
