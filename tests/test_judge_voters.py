@@ -117,6 +117,10 @@ def test_the_aggregate_and_agreement_stages_merge_and_report(tmp_path, labels):
     write_params(repo, {"label": {"judges": judges}, "agreement": {"bootstrap": 10},
                         "aggregate": {"method": "dawid_skene", "merge_judges": "family"}})
     wide = _wide({**offline, "llm_a": judge, "llm_b": judge})
+    n = len(wide)  # units in which every offline labeler's signal is observable (redditess.observability)
+    units = wide[["post_id", "comment_id"]].assign(comment_score=pd.array(range(n), dtype="Int64"), post_edit="EDIT: thanks all",
+                                                   general_feedback=[["thank you"]] * n, op_replies=[["thanks"]] * n)
+    write_table(repo / "data/threads.parquet", units, ["post_id", "comment_id"])
     for name in [*OFFLINE, "llm_a", "llm_b"]:
         frame = wide[["post_id", "comment_id"]].assign(labeler=name, label=wide[name])
         write_table(repo / f"data/votes/{name}.parquet", frame, ["post_id", "comment_id"])
