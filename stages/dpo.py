@@ -21,7 +21,7 @@ def main() -> None:
     from datasets import Dataset
     from trl import DPOConfig
 
-    from redditess.lm import load_tokenizer, preference_rows
+    from redditess.lm import load_tokenizer, preference_rows, sequence_length
     from redditess.training import (check_precision, check_trainer_args, is_main_process, load_model,
                                     log_history_rows, lora_config, pretokenized_dpo_trainer, save_trained,
                                     trainer_config)
@@ -42,7 +42,7 @@ def main() -> None:
     model = load_model("models/sft", training)
     args = trainer_config(DPOConfig, seed, training, cfg.trainer_args, "dpo.trainer_args", epochs=cfg.epochs,
                           batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, beta=cfg.beta,
-                          max_length=sft.max_prompt_tokens + 8 + sft.max_response_tokens)
+                          max_length=sequence_length(tok, sft.max_prompt_tokens, sft.max_response_tokens))
     # With LoRA, trl's reference is the model with its adapters disabled (no second copy).
     trainer = pretokenized_dpo_trainer()(model=model, args=args, train_dataset=Dataset.from_list(train),
                                          eval_dataset=Dataset.from_list(test), processing_class=tok,

@@ -41,7 +41,7 @@ def main() -> None:
     from datasets import Dataset
     from trl import RewardConfig, RewardTrainer
 
-    from redditess.lm import load_tokenizer
+    from redditess.lm import load_tokenizer, sequence_length
     from redditess.training import (check_precision, check_trainer_args, is_main_process, load_model,
                                     log_history_rows, save_trained, trainer_config, with_lora)
 
@@ -53,7 +53,7 @@ def main() -> None:
     seed_everything(seed)
     units = read_table("data/threads.parquet", ["post_id", "post_title", "post_body"])
     tok = load_tokenizer("models/sft")
-    max_length = sft.max_prompt_tokens + 8 + sft.max_response_tokens
+    max_length = sequence_length(tok, sft.max_prompt_tokens, sft.max_response_tokens)
     train = preference_rows(tok, read_table("data/split/pairs_train.parquet"), units, sft.max_prompt_tokens,
                             sft.max_response_tokens)
     test = preference_rows(tok, read_table("data/split/pairs_test.parquet"), units, sft.max_prompt_tokens,

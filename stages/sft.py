@@ -29,7 +29,7 @@ def main() -> None:
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from redditess.lm import build_tiny_gpt2, load_tokenizer, sft_rows, train_tokenizer
+    from redditess.lm import build_tiny_gpt2, load_tokenizer, sequence_length, sft_rows, train_tokenizer
     from redditess.training import (check_hub_model, check_lora_targets, check_precision, check_trainer_args,
                                     is_main_process, load_model, log_history_rows, lora_config, save_trained,
                                     trainer_config)
@@ -45,7 +45,6 @@ def main() -> None:
     seed_everything(seed)
     train = read_table("data/split/train.parquet", COLUMNS)
     val = read_table("data/split/val.parquet", COLUMNS)
-    max_length = cfg.max_prompt_tokens + 8 + cfg.max_response_tokens
     history = []
 
     if cfg.base_model == "tiny":
@@ -55,6 +54,7 @@ def main() -> None:
         corpus = [f"Post: {r.post_title}\n{r.post_body}" for r in posts.itertuples()]
         corpus += units.comment_body.tolist() + [t for replies in units.op_replies for t in replies]
         tok = train_tokenizer(corpus, cfg.vocab_size)
+        max_length = sequence_length(tok, cfg.max_prompt_tokens, cfg.max_response_tokens)
         model = build_tiny_gpt2(tok, cfg.n_embd, cfg.n_layer, cfg.n_head, n_positions=max(256, max_length))
         pre_args = trainer_config(SFTConfig, seed, training, {}, "sft.trainer_args", epochs=cfg.pretrain_epochs,
                                   batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, max_length=max_length)
@@ -64,6 +64,7 @@ def main() -> None:
         tok.padding_side = "left"
     else:
         tok = load_tokenizer(cfg.base_model, revision=cfg.revision)
+        max_length = sequence_length(tok, cfg.max_prompt_tokens, cfg.max_response_tokens)
         model = load_model(cfg.base_model, training, revision=cfg.revision)
 
     # The base arm of the evaluation: the policy before SFT (the paper compares its aligned model

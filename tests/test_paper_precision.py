@@ -89,12 +89,13 @@ def test_every_stage_changes_its_trainable_weights_at_paper_learning_rates(data_
     }
     assert all(share >= 0.9 for share in shares.values()), shares
     if not lora:  # the reward model's embedding rows: changed exactly for the tokens it was trained on
-        from redditess.lm import load_tokenizer, preference_rows, reward_rows
+        from redditess.lm import load_tokenizer, preference_rows, reward_rows, sequence_length
 
         tok = load_tokenizer(repo / "models/sft")
         pairs = preference_rows(tok, pd.read_parquet(repo / "data/split/pairs_train.parquet"),
-                                pd.read_parquet(repo / "data/threads.parquet"), TINY["sft"]["max_prompt_tokens"])
-        max_length = TINY["sft"]["max_prompt_tokens"] + 8 + TINY["sft"]["max_response_tokens"]
+                                pd.read_parquet(repo / "data/threads.parquet"), TINY["sft"]["max_prompt_tokens"],
+                                TINY["sft"]["max_response_tokens"])
+        max_length = sequence_length(tok, TINY["sft"]["max_prompt_tokens"], TINY["sft"]["max_response_tokens"])
         kept = [r for r in reward_rows(pairs) if max(len(r["chosen_ids"]), len(r["rejected_ids"])) <= max_length]
         assert kept  # RewardTrainer drops longer pairs, and the stage counts them
         dropped = json.loads((repo / "metrics/reward_model.json").read_text())["train_pairs_dropped_too_long"]

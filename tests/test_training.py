@@ -256,3 +256,20 @@ def test_a_hub_model_without_permission_to_download_is_one_line(monkeypatch, tmp
 
     assert os.environ["HF_HUB_OFFLINE"] == "0" and hc.HF_HUB_OFFLINE is False
     check_hub_model(str(tmp_path), TrainingConfig(), param="sft.base_model")  # a local folder needs no permission
+
+
+def test_the_sequence_budget_holds_every_truncated_pair_even_with_a_long_reply_marker():
+    """A small tokenizer spends a dozen tokens on the reply marker: the budget is measured, so trl
+    (which drops longer examples without a word) keeps every pair the stages build."""
+    import pandas as pd
+
+    from redditess.lm import sequence_length, train_tokenizer
+
+    tok = train_tokenizer(["tiny corpus of words", "another line"] * 20, 280)  # almost no merges
+    posts = pd.DataFrame({"post_id": ["p"], "post_title": ["Feeling low since my exams"],
+                          "post_body": ["I can’t sleep — everything feels heavy and I don’t know who to tell. " * 10]})
+    pairs = pd.DataFrame({"post_id": ["p"], "chosen": ["You’re not alone. " * 30], "rejected": ["ok " * 40]})
+    (row,) = reward_rows(preference_rows(tok, pairs, posts, 48, 24))
+    budget = sequence_length(tok, 48, 24)
+    assert max(len(row["chosen_ids"]), len(row["rejected_ids"])) <= budget
+    assert len(row["chosen_ids"]) > 48 + 8 + 24  # the old fixed slack of 8 tokens would have dropped it

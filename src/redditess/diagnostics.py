@@ -77,7 +77,9 @@ def length_controlled_difference(verdict_a: np.ndarray, verdict_b: np.ndarray, w
     y = np.concatenate([verdict_a, verdict_b]).astype(float)
     arm = np.concatenate([np.ones(len(verdict_a)), np.zeros(len(verdict_b))])
     words = np.concatenate([words_a, words_b]).astype(float)
-    if len(y) < 4 or np.ptp(y) == 0:
+    if np.ptp(y) == 0:  # every verdict the same: no difference, and no uncertainty about it
+        return 0.0, 0.0, 0.0
+    if len(y) < 4:
         return float(np.mean(verdict_a) - np.mean(verdict_b)), float("nan"), float("nan")
     X = np.column_stack([np.ones_like(arm), arm, words - words.mean()])
     fit = sm.OLS(y, X).fit(cov_type="HC1")

@@ -50,6 +50,15 @@ def prompt_ids(tokenizer, title: str, body: str, max_tokens: int) -> list[int]:
     return [bos] + ids if adds_bos and ids[:1] != [bos] else ids
 
 
+def sequence_length(tokenizer, max_prompt_tokens: int, max_response_tokens: int) -> int:
+    """The longest (prompt, response) sequence a trainer must keep: the post's ``max_prompt_tokens``,
+    the prompt's own tokens (reply marker or chat template, and BOS: measured, not guessed, since a
+    small tokenizer spends a dozen tokens on the marker), a few tokens of slack for the re-tokenized
+    cut, and the response. trl drops every longer example, so a guess too small empties a data set."""
+    overhead = len(prompt_ids(tokenizer, "", "", 0))
+    return max_prompt_tokens + overhead + 4 + max_response_tokens
+
+
 def response_ids(tokenizer, text: str, max_tokens: int | None = None) -> list[int]:
     """A response's token ids as the policy emits them: `` <text>`` then EOS (which ends a rollout).
     A response longer than ``max_tokens`` is cut there and gets no EOS: it did not end, and a model
