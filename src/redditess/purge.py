@@ -40,7 +40,7 @@ def removed_ids(takedown: set[str], raw: Path = Path("data/raw"), units: Path = 
     if units.exists():
         import pyarrow.parquet as pq
 
-        table = pq.read_table(units, columns=["post_id", "comment_id"]).to_pylist()
+        table = pq.read_table(units, columns=["post_id", "comment_id"], use_threads=False).to_pylist()
         ids |= {r["comment_id"] for r in table if r["post_id"] in takedown}
     return ids
 
@@ -92,7 +92,9 @@ def _records(path: Path, data: bytes) -> tuple[list[dict], str]:
     if data[:4] == b"PAR1":
         import pyarrow.parquet as pq
 
-        rows = pq.read_table(io.BytesIO(data)).to_pylist()
+        # One thread: verify reads hundreds of small files, and pyarrow's pool was seen aborting the
+        # process at exit ("terminate called without an active exception") after its report.
+        rows = pq.read_table(io.BytesIO(data), use_threads=False).to_pylist()
         return rows, ""
     try:
         text = data.decode("utf-8")
