@@ -42,7 +42,7 @@ cd "$work/repo"
   fi
   export PATH="$venv/bin:$PATH" PYTHONPATH="$work/repo/src" DVC_NO_ANALYTICS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
   timed "dvc-repro${REPRO_TARGET:+-$REPRO_TARGET}" dvc repro ${REPRO_TARGET:+"$REPRO_TARGET"}
-  echo "stages run: $(grep -c "^Running stage" "$work"/dvc-repro*.log)"
+  echo "stages run: $(grep -o "Running stage" "$work"/dvc-repro*.log | wc -l)"
   timed "dvc-repro-again" dvc repro ${REPRO_TARGET:+"$REPRO_TARGET"}
-  echo "stages run again: $(grep -c "^Running stage" "$work/dvc-repro-again.log" || true)"
+  echo "stages run again: $(grep -o "Running stage" "$work/dvc-repro-again.log" | wc -l)"
 } | tee "$out"
