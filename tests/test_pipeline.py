@@ -32,7 +32,9 @@ def init_repo(path: Path, overlay: dict | None) -> Path:
     sh(path, "git", "config", "user.email", "test@localhost")
     sh(path, "git", "config", "user.name", "test")
     sh(path, "dvc", "init", "-q")
-    # The repository's chart templates and offline page (its [plots] config); its remote stays out.
+    # The claims files (the Docker entry point's last step reads the profile's) and the repository's
+    # chart templates and offline page (its [plots] config); its remote stays out.
+    shutil.copytree(ROOT / "artifact", path / "artifact", dirs_exist_ok=True)
     shutil.copytree(ROOT / ".dvc/plots", path / ".dvc/plots")
     shutil.copy2(ROOT / ".dvc/plots_offline.html", path / ".dvc/plots_offline.html")
     sh(path, "dvc", "config", "plots.html_template", "plots_offline.html")
