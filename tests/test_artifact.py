@@ -124,6 +124,7 @@ def test_claims_check_reports_pass_fail_and_missing(tmp_path):
     ("{id: A, claim: x, test: {metric: m.x, op: rank, expected: 1, among: [m.y, m.z]}}", "that includes 'm.x'"),
     ("{id: A, claim: x, test: {metric: m.x, op: '>=', expected: 1, tolerence: 0.1}}", "unknown key 'tolerence'"),
     ("{id: A, claim: x, metric: m.x, op: '>=', expected: 1}", "unknown key 'expected'"),
+    ("{id: A, claim: x, test: {metric: m.x, op: '>=', expected: 1}, paper: 0.84}", "paper must be a mapping"),
 ])
 def test_bad_claims_are_named(tmp_path, bad, message):
     (tmp_path / "c.yaml").write_text(f"claims:\n  - {bad}\n")

@@ -120,8 +120,11 @@ def load_claims(path: Path) -> list[Claim]:
         if cid in seen:
             raise InputError(f"{where}: duplicate id")
         seen.add(cid)
+        paper = item.get("paper") or {}
+        if not isinstance(paper, dict) or set(paper) - {"value", "source", "reproduced_if"}:
+            raise InputError(f"{where}: paper must be a mapping of value, source and reproduced_if, got {paper!r}")
         requires = tuple(_test(r, f"{where}: requires #{j + 1}") for j, r in enumerate(item.get("requires") or []))
-        claims.append(Claim(str(cid), item["claim"], _test(item["test"], f"{where}: test"), requires, item.get("paper") or {}))
+        claims.append(Claim(str(cid), item["claim"], _test(item["test"], f"{where}: test"), requires, paper))
     if not claims:
         raise InputError(f"{path}: holds no claims")
     return claims
