@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], default=None,
                     help="default: the paper profile's (bf16) on a GPU, fp32 on CPU")
     ap.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None)
-    ap.add_argument("--batch-size", type=int, default=None, help="default: the paper profile's per stage")
+    ap.add_argument("--batch-size", type=int, default=None, help="micro-batch per device; default: the paper profile's per stage")
+    ap.add_argument("--gradient-accumulation-steps", type=int, default=1,
+                    help="micro-batches per optimiser step (PPO: per update), as training.gradient_accumulation_steps")
     ap.add_argument("--prompt-tokens", type=int, default=None, help="default: paper (384), tiny: 48")
     ap.add_argument("--response-tokens", type=int, default=None, help="default: paper (192), tiny: 24")
     ap.add_argument("--out", type=Path, default=None)
@@ -102,11 +104,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if checkpointing is None:
         checkpointing = bool(paper_training.get("gradient_checkpointing", False)) and not tiny
     training = TrainingConfig(dtype=dtype, gradient_checkpointing=checkpointing,
-                              lora=LoraSettings(enabled=args.lora, r=16))
+                              lora=LoraSettings(enabled=args.lora, r=16),
+                              gradient_accumulation_steps=args.gradient_accumulation_steps)
     P = args.prompt_tokens or (48 if tiny else PAPER["sft"]["max_prompt_tokens"])
     R = args.response_tokens or (24 if tiny else PAPER["sft"]["max_response_tokens"])
     bs = {k: args.batch_size or (8 if tiny else PAPER[k]["batch_size"]) for k in ("sft", "reward_model", "ppo", "dpo")}
     n = args.steps
+    ga = args.gradient_accumulation_steps
+    bs_step = {k: v * ga for k, v in bs.items()}  # examples per optimiser step (PPO: episodes per update)
 
     tok = llama3_style_tokenizer([" ".join(WORDS)] * 50, vocab_size=300)
     tok.pad_token = tok.eos_token
@@ -134,20 +139,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
     # SFT
     model = load_model(base, training)
     data = [{"input_ids": r["prompt_ids"] + r["chosen_ids"], "completion_mask": [0] * P + [1] * R}
-            for r in rows(n * bs["sft"])]
+            for r in rows(n * bs_step["sft"])]
     trainer = SFTTrainer(model=model, args=cfg(SFTConfig, "sft", bs["sft"], max_length=P + R, max_steps=n),
                          train_dataset=Dataset.from_list(data), processing_class=tok, peft_config=lora_config(training))
-    results.append(measure("sft", trainer, trainer.model, n, bs["sft"] * (P + R)))
+    results.append(measure("sft", trainer, trainer.model, n, bs_step["sft"] * (P + R)))
     del model, trainer
     # reward model
     model = with_lora(load_model(base, training, kind="reward"), training, "SEQ_CLS")
     model.config.pad_token_id = tok.pad_token_id
     data = [{"chosen_ids": r["prompt_ids"] + r["chosen_ids"], "rejected_ids": r["prompt_ids"] + r["rejected_ids"]}
-            for r in rows(n * bs["reward_model"])]
+            for r in rows(n * bs_step["reward_model"])]
     trainer = RewardTrainer(model=model, args=cfg(RewardConfig, "reward_model", bs["reward_model"], max_length=P + R,
                                                   max_steps=n),
                             train_dataset=Dataset.from_list(data), processing_class=tok)
-    results.append(measure("reward_model", trainer, model, n, bs["reward_model"] * 2 * (P + R)))
+    results.append(measure("reward_model", trainer, model, n, bs_step["reward_model"] * 2 * (P + R)))
     del model, trainer
     # PPO: policy, value (trained), reference (LoRA: adapters disabled), reward model (frozen)
     policy = load_model(base, training)
@@ -158,27 +163,27 @@ def main(argv: list[str] | None = None) -> list[dict]:
         if m is not None:
             m.config.pad_token_id = tok.pad_token_id
     ppo = PAPER["ppo"]
-    args_ppo = cfg(PPOConfig, "ppo", bs["ppo"], total_episodes=n * bs["ppo"], num_ppo_epochs=ppo["num_ppo_epochs"],
+    args_ppo = cfg(PPOConfig, "ppo", bs["ppo"], total_episodes=n * bs_step["ppo"], num_ppo_epochs=ppo["num_ppo_epochs"],
                    num_mini_batches=1, local_rollout_forward_batch_size=bs["ppo"], response_length=R,
                    stop_token="eos", temperature=ppo["temperature"], kl_coef=ppo["kl_coef"],
                    num_sample_generations=0, missing_eos_penalty=1.0)
     trainer = PPOTrainer(args=args_ppo, processing_class=tok, model=policy, ref_model=ref, reward_model=reward,
                          value_model=value, peft_config=lora_config(training),
-                         train_dataset=Dataset.from_dict({"input_ids": [r["prompt_ids"] for r in rows(n * bs["ppo"])]}))
-    results.append(measure("ppo", trainer, trainer.policy_model, n, bs["ppo"] * (P + R) * ppo["num_ppo_epochs"]))
+                         train_dataset=Dataset.from_dict({"input_ids": [r["prompt_ids"] for r in rows(n * bs_step["ppo"])]}))
+    results.append(measure("ppo", trainer, trainer.policy_model, n, bs_step["ppo"] * (P + R) * ppo["num_ppo_epochs"]))
     del policy, ref, reward, value, trainer
     # DPO
     model = load_model(base, training)
     args_dpo = cfg(DPOConfig, "dpo", bs["dpo"], beta=PAPER["dpo"]["beta"], max_length=P + R, max_steps=n)
     trainer = pretokenized_dpo_trainer()(model=model, args=args_dpo,
-                                         train_dataset=Dataset.from_list(rows(n * bs["dpo"])), processing_class=tok,
+                                         train_dataset=Dataset.from_list(rows(n * bs_step["dpo"])), processing_class=tok,
                                          peft_config=lora_config(training))
-    results.append(measure("dpo", trainer, trainer.model, n, bs["dpo"] * 2 * (P + R)))
+    results.append(measure("dpo", trainer, trainer.model, n, bs_step["dpo"] * 2 * (P + R)))
 
     if is_main_process():
         device = torch.cuda.get_device_name(0) if gpu else "CPU"
         head = dict(model=args.model, lora=args.lora, dtype=dtype, gradient_checkpointing=checkpointing, device=device,
-                    prompt_tokens=P, response_tokens=R, batch_sizes=bs, parameters=n_params)
+                    prompt_tokens=P, response_tokens=R, batch_sizes=bs, gradient_accumulation_steps=ga, parameters=n_params)
         print(json.dumps(head))
         print(f"{'stage':<13} {'steps/s':>8} {'tokens/s':>10} {'peak GiB':>9} {'changed':>8}")
         for r in results:

@@ -165,6 +165,8 @@ def test_a_profile_sets_its_values_in_place_and_default_reverts_it(tmp_path, mon
 
     assert cli(["profile", "paper"]) == 0
     assert load_params().collect.source == "dump" and load_params().sft.base_model == "meta-llama/Llama-3.2-1B"
+    # A free-form mapping too: `profile default` below must empty it again, byte for byte.
+    assert load_params().ppo.trainer_args == {"gradient_accumulation_steps": 4}
     text = (tmp_path / "params.yaml").read_text()
     comments = [line for line in original.splitlines() if line.lstrip().startswith("#")]
     assert comments and all(c in text.splitlines() for c in comments)  # comments kept, unlike a rewrite

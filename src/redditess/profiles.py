@@ -10,6 +10,7 @@ its documented default in config.py) reverts it. The built-in ``default`` profil
 from __future__ import annotations
 
 import dataclasses
+import typing
 import io
 from pathlib import Path
 
@@ -61,14 +62,36 @@ def profile_values(name: str, profiles_dir: Path = Path("profiles")) -> dict:
     return values
 
 
+def _free_form(dotted: str) -> bool:
+    """Whether ``dotted`` names a ``dict[str, Any]`` field (a pass-through mapping, not a section)."""
+    cls = Params
+    for part in dotted.split("."):
+        hints = typing.get_type_hints(cls) if dataclasses.is_dataclass(cls) else {}
+        if part not in hints:
+            return False
+        cls = hints[part]
+    return typing.get_origin(cls) is dict
+
+
 def _set(node, values: dict, prefix: str, changed: list[str]) -> None:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     for key, value in values.items():
         dotted = f"{prefix}{key}"
         old = node.get(key)
-        if isinstance(value, dict) and isinstance(old, CommentedMap):
+        # Merge into a section; replace a free-form mapping (``trainer_args``) whole, so that
+        # ``profile default`` empties what another profile put there.
+        if isinstance(value, dict) and isinstance(old, CommentedMap) and not _free_form(dotted):
             _set(old, value, dotted + ".", changed)
+        elif isinstance(value, dict) and isinstance(old, CommentedMap):
+            if dict(old) != value:  # in place, keeping its style and the blank line after it
+                flow = old.fa.flow_style() or not old  # an empty mapping is written `{}`
+                for k in [k for k in old if k not in value]:
+                    del old[k]
+                old.update(value)
+                if flow:
+                    old.fa.set_flow_style()
+                changed.append(dotted)
         elif old != value:
             if isinstance(value, list) and isinstance(old, CommentedSeq) and old.fa.flow_style() \
                     and not any(isinstance(v, dict | list) for v in value):
