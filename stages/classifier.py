@@ -32,6 +32,7 @@ def main() -> None:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
 
     from redditess.classifier import PairDataset, backbone_path, predict_proba
+    from redditess.hub import check_hub_model
     from redditess.training import common_args, log_history_rows
 
     params = load_params()
@@ -47,9 +48,10 @@ def main() -> None:
     if cfg.max_train_examples:
         train = train.sample(n=min(cfg.max_train_examples, len(train)), random_state=seed).sort_values(["post_id", "comment_id"])
     path = backbone_path(cfg.base_model)
-    tok = AutoTokenizer.from_pretrained(path)
+    check_hub_model(path, param="classifier.base_model", revision=cfg.revision, revision_param="classifier.revision")
+    tok = AutoTokenizer.from_pretrained(path, revision=cfg.revision)
     model = AutoModelForSequenceClassification.from_pretrained(
-        path, num_labels=2, id2label={0: "ineffective", 1: "effective"}, label2id={"ineffective": 0, "effective": 1}
+        path, revision=cfg.revision, num_labels=2, id2label={0: "ineffective", 1: "effective"}, label2id={"ineffective": 0, "effective": 1}
     )
     p, t, y = _xy(train)
     args = TrainingArguments(**common_args(seed, epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate))

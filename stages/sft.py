@@ -30,7 +30,8 @@ def main() -> None:
     from trl import SFTConfig, SFTTrainer
 
     from redditess.lm import build_tiny_gpt2, load_tokenizer, sequence_length, sft_rows, train_tokenizer
-    from redditess.training import (check_hub_model, check_lora_targets, check_precision, check_trainer_args,
+    from redditess.hub import check_hub_model
+    from redditess.training import (check_lora_targets, check_precision, check_trainer_args,
                                     is_main_process, load_model, log_history_rows, lora_config, save_trained,
                                     trainer_config)
 
@@ -39,7 +40,8 @@ def main() -> None:
     check_precision(training)
     check_trainer_args(SFTConfig, cfg.trainer_args, "sft.trainer_args")
     if cfg.base_model != "tiny":
-        check_hub_model(cfg.base_model, training, param="sft.base_model", revision=cfg.revision)
+        check_hub_model(cfg.base_model, param="sft.base_model", revision=cfg.revision, revision_param="sft.revision",
+                        allow=training.allow_downloads)
         check_lora_targets(cfg.base_model, training, revision=cfg.revision)
     seed = derive_seed(params.seed, "sft")
     seed_everything(seed)

@@ -103,6 +103,22 @@ def test_bad_params_stop_with_the_key():
         _labels([["thanks"]], dataclasses.replace(CFG, sentiment_model="/nonexistent/model"))
 
 
+def test_a_hub_sentiment_model_needs_a_pinned_commit_and_permission_to_download(monkeypatch, tmp_path):
+    import huggingface_hub.constants as hc
+
+    from redditess.labelers import _transformer_sentiment
+
+    _transformer_sentiment.cache_clear()
+    monkeypatch.delenv("REDDITESS_ALLOW_DOWNLOADS", raising=False)
+    monkeypatch.setattr(hc, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    hub = dataclasses.replace(CFG, sentiment_model="cardiffnlp/twitter-roberta-base-sentiment-latest")
+    with pytest.raises(InputError, match=r"^label.op_reply.sentiment_revision: .* pin its commit"):
+        _labels([["thanks"]], hub)
+    pinned = dataclasses.replace(hub, sentiment_revision="5916057ce88cf0a408a195082b6c06d3dce12552")
+    with pytest.raises(InputError, match=r"^label.op_reply.sentiment_model: hub model .* downloads are off"):
+        _labels([["thanks"]], pinned)
+
+
 def test_abstention_on_real_dyadic_threads_is_at_most_half_of_the_old_rule(shared_data, tmp_path):
     """red-mhs: 361 units, every one with an OP reply. The gratitude x VADER rule before these
     patterns abstained on 126 (34.9%); the target is at most half of that."""

@@ -235,27 +235,33 @@ def test_a_config_naming_more_gpus_than_exist_is_one_line():
 
 # --------------------------------------------------------------------------- hub models
 def test_a_hub_model_without_permission_to_download_is_one_line(monkeypatch, tmp_path):
-    from redditess.training import check_hub_model
+    from redditess.hub import check_hub_model
 
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     monkeypatch.delenv("REDDITESS_ALLOW_DOWNLOADS", raising=False)
     import huggingface_hub.constants as hc
 
     monkeypatch.setattr(hc, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    sha = "4e20de362430cd3b72f300e6b0f18e50e7166e08"
+    kw = dict(param="sft.base_model", revision_param="sft.revision")
     with pytest.raises(InputError) as err:
-        check_hub_model("meta-llama/Llama-3.2-1B", TrainingConfig(), param="sft.base_model", revision="4e20de36")
+        check_hub_model("meta-llama/Llama-3.2-1B", revision=sha, **kw)
     msg = str(err.value)
     assert "sft.base_model" in msg and "meta-llama/Llama-3.2-1B" in msg and "REDDITESS_ALLOW_DOWNLOADS=1" in msg
     assert "HF_TOKEN" in msg and "\n" not in msg
+    # A hub name needs a pinned commit, downloads allowed or not; a tag or a short sha is no pin.
+    for revision in (None, "main", "4e20de36"):
+        with pytest.raises(InputError, match=r"^sft.revision: sft.base_model is the hub model 'meta-llama/Llama-3.2-1B'; pin"):
+            check_hub_model("meta-llama/Llama-3.2-1B", revision=revision, allow=True, **kw)
     monkeypatch.setenv("REDDITESS_ALLOW_DOWNLOADS", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)
-    check_hub_model("meta-llama/Llama-3.2-1B", TrainingConfig(), param="sft.base_model")
+    check_hub_model("meta-llama/Llama-3.2-1B", revision=sha, **kw)
     import os
 
     assert os.environ["HF_HUB_OFFLINE"] == "0" and hc.HF_HUB_OFFLINE is False
-    check_hub_model(str(tmp_path), TrainingConfig(), param="sft.base_model")  # a local folder needs no permission
+    check_hub_model(str(tmp_path), revision=None, **kw)  # a local folder needs no pin and no permission
 
 
 def test_the_sequence_budget_holds_every_truncated_pair_even_with_a_long_reply_marker():

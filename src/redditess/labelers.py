@@ -84,22 +84,23 @@ def _pattern(patterns: list[str]) -> re.Pattern | None:
 
 
 @lru_cache(maxsize=2)
-def _transformer_sentiment(path: str) -> Callable[[str], float]:
-    """Compound P(positive) - P(negative) of a local Hugging Face sentiment classifier."""
-    from pathlib import Path
+def _transformer_sentiment(name: str, revision: str | None) -> Callable[[str], float]:
+    """Compound P(positive) - P(negative) of a Hugging Face sentiment classifier: a local folder, or a
+    hub name at a pinned commit (fetched only where downloads are allowed: ``redditess.hub``)."""
+    from redditess.hub import check_hub_model
 
-    if not Path(path).is_dir():
-        raise InputError(f"params.yaml: label.op_reply.sentiment_model: {path} is not a local model directory")
+    check_hub_model(name, param="label.op_reply.sentiment_model", revision=revision,
+                    revision_param="label.op_reply.sentiment_revision")
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True).eval()
+    tok = AutoTokenizer.from_pretrained(name, revision=revision)
+    model = AutoModelForSequenceClassification.from_pretrained(name, revision=revision).eval()
     names = {i: str(n).lower() for i, n in model.config.id2label.items()}
     pos = [i for i, n in names.items() if n.startswith("pos")]
     neg = [i for i, n in names.items() if n.startswith("neg")]
     if len(pos) != 1 or len(neg) != 1:
-        raise InputError(f"{path}: id2label {model.config.id2label} names no single positive and negative class")
+        raise InputError(f"{name}: id2label {model.config.id2label} names no single positive and negative class")
 
     def score(text: str) -> float:
         with torch.no_grad():
@@ -157,7 +158,7 @@ def op_reply(units: pd.DataFrame, cfg: OpReplyConfig) -> pd.DataFrame:
         raise InputError(f"params.yaml: label.op_reply.sentiment_weight must be in (0, 1], got {cfg.sentiment_weight}")
     pats = {name: _pattern(getattr(cfg, f"{name}_patterns"))
             for name in ("rejection", "gratitude", "commiseration", "agreement", "question")}
-    polarity = _transformer_sentiment(cfg.sentiment_model) if cfg.sentiment_model else sentiment
+    polarity = _transformer_sentiment(cfg.sentiment_model, cfg.sentiment_revision) if cfg.sentiment_model else sentiment
     labels, scores = [], []
     for replies in units.op_replies:
         votes = []

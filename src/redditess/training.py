@@ -93,27 +93,6 @@ def check_lora_targets(model_path: str | Path, training: TrainingConfig, *, revi
                          f"({config.model_type}; its linear layers: {', '.join(linear)})")
 
 
-def check_hub_model(name: str, training: TrainingConfig, *, param: str, revision: str | None = None) -> None:
-    """A hub name (not a local folder) may be fetched only when a param or REDDITESS_ALLOW_DOWNLOADS
-    allows it; otherwise it must already be in the local cache."""
-    if Path(name).exists():
-        return
-    allowed = training.allow_downloads or os.environ.get("REDDITESS_ALLOW_DOWNLOADS") == "1"
-    if allowed:  # the stage runner turned the hub off; turn it on for this process (read at import too)
-        import huggingface_hub.constants
-
-        os.environ["HF_HUB_OFFLINE"] = os.environ["TRANSFORMERS_OFFLINE"] = "0"
-        huggingface_hub.constants.HF_HUB_OFFLINE = False
-        return
-    from huggingface_hub import try_to_load_from_cache
-
-    if isinstance(try_to_load_from_cache(name, "config.json", revision=revision), str):
-        return
-    raise InputError(f"{param}: hub model {name!r} is not in the local cache and downloads are off; allow them with "
-                     f"training.allow_downloads: true or REDDITESS_ALLOW_DOWNLOADS=1 (gated models also need HF_TOKEN "
-                     f"and the licence accepted on huggingface.co)")
-
-
 # --------------------------------------------------------------------------- trainer arguments
 def check_trainer_args(config_cls, extra: dict, param: str) -> None:
     """Every name in ``<stage>.trainer_args`` is a field of the trl config (checked before loading)."""
