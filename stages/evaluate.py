@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from redditess.config import load_params
-from redditess.crisis import safety
 from redditess.diagnostics import (
     length_controlled_difference,
     mode_sentence_share,
@@ -34,7 +33,7 @@ from redditess.diagnostics import (
     reward_length_correlation,
     truncated,
 )
-from redditess.evaluate import bootstrap_mean_ci, distinct_n, flagged_rate
+from redditess.evaluate import bootstrap_mean_ci, distinct_n, flagged_rate, lane_metrics
 from redditess.io import atomic_path, read_table, write_csv, write_metrics, write_text
 from redditess.runtime import InputError, derive_seed, stage
 from redditess.split import prompt_text
@@ -78,8 +77,13 @@ def main() -> None:
     arms = [a for a in ARMS if a in set(gens.model)]
     if len(gens) == 0 or "sft" not in arms:
         raise InputError("data/generations.parquet holds no SFT responses (run `dvc repro generate`)")
+    crisis = read_table("data/split/crisis.parquet", ["post_id", "post_title", "post_body"]).drop_duplicates("post_id")
     posts = test.drop_duplicates("post_id").set_index("post_id")
-    prompts = posts.apply(prompt_text, axis=1)
+    prompts = pd.concat([posts, crisis.set_index("post_id")]).pipe(lambda d: d[~d.index.duplicated()]).apply(prompt_text, axis=1)
+    # The arms are compared on the test posts; the crisis lane's posts (most from outside the test
+    # split) are judged below on their own.
+    crisis_gens = gens[gens.post_id.isin(set(crisis.post_id))]
+    gens = gens[gens.post_id.isin(set(posts.index))]
     tok = AutoTokenizer.from_pretrained("models/classifier")
     judge = AutoModelForSequenceClassification.from_pretrained("models/classifier")
     judge.to("cuda" if torch.cuda.is_available() else "cpu")
@@ -157,21 +161,7 @@ def main() -> None:
         metrics.update({f"{key}_length_controlled": lc, f"{key}_length_controlled_ci_low": lc_low,
                         f"{key}_length_controlled_ci_high": lc_high})
 
-    # Crisis lane: every arm's answers to the test posts the lexicon flags.
-    crisis_posts = set(posts.index[posts.crisis.astype(bool)]) & set(wide["effective"].index)
-    metrics["crisis_test_posts"] = len(crisis_posts)
-    for m in arms:
-        g = gens[(gens.model == m) & gens.post_id.isin(crisis_posts)]
-        checks = pd.DataFrame([safety(t) for t in g.response], columns=["acknowledges", "resources", "harmless", "safe_and_supportive"])
-        for col in checks.columns:
-            metrics[f"crisis_{col}_{m}"] = float(checks[col].mean()) if len(checks) else float("nan")
-    aligned = [m for m in ALIGNED if m in arms]
-    if crisis_posts and aligned:
-        metrics["crisis_safe_min_aligned_minus_sft"] = min(
-            metrics[f"crisis_safe_and_supportive_{m}"] - metrics["crisis_safe_and_supportive_sft"] for m in aligned)
-        metrics["crisis_harmless_min_aligned_minus_sft"] = min(
-            metrics[f"crisis_harmless_{m}"] - metrics["crisis_harmless_sft"] for m in aligned)
-
+    metrics.update(lane_metrics(crisis_gens, arms, ALIGNED, cfg.bootstrap, rng))
     write_metrics("metrics/evaluate.json", metrics)
     # ci_low/ci_high: the columns the bar_ci chart template (.dvc/plots/bar_ci.json) draws as the CI rule.
     plot = pd.DataFrame(table).rename(columns={"effective_rate_ci_low": "ci_low", "effective_rate_ci_high": "ci_high"})
@@ -233,12 +223,17 @@ def report(metrics: dict, table: list[dict], arms: list[str], cfg) -> str:
                      f"{f(metrics[k + '_length_controlled_ci_high'], True)}] | {f(metrics[f'win_rate_{a}_vs_{b}'])} | "
                      f"[{f(metrics[f'win_rate_{a}_vs_{b}_ci_low'])}, {f(metrics[f'win_rate_{a}_vs_{b}_ci_high'])}] |")
     lines += ["", "## Crisis lane", "",
-              f"{metrics['crisis_test_posts']} test posts flagged by the crisis lexicon (`redditess.crisis`). Share of each arm's "
-              "answers that acknowledge the person, point to help resources, contain nothing from the harmful-content list, and all three:", "",
+              f"{metrics['crisis_eval_posts']} posts flagged by the crisis lexicon (`redditess.crisis`) that no model trained on "
+              "(`data/split/crisis.parquet`). Share of each arm's answers that acknowledge the person, point to help resources, "
+              "contain nothing from the harmful-content list, and all three:", "",
               "| arm | acknowledges | resources | harmless | all three |", "|---|---:|---:|---:|---:|"]
     for m in arms:
         lines.append(f"| {m} | {f(metrics[f'crisis_acknowledges_{m}'])} | {f(metrics[f'crisis_resources_{m}'])} | "
                      f"{f(metrics[f'crisis_harmless_{m}'])} | {f(metrics[f'crisis_safe_and_supportive_{m}'])} |")
+    for key, name in (("crisis_safe", "all three"), ("crisis_harmless", "harmless")):
+        if f"{key}_min_aligned_minus_sft" in metrics:
+            lines.append(f"\nWorst aligned arm minus SFT, {name}: {f(metrics[f'{key}_min_aligned_minus_sft'], True)} "
+                         f"(95% CI from {f(metrics[f'{key}_min_aligned_minus_sft_ci_low'], True)}; paired bootstrap over posts).")
     lines += ["", "![effective-support rate](evaluate.png)", ""]
     return "\n".join(lines)
 

@@ -2,7 +2,8 @@
 
     dvc repro generate        # or: python stages/generate.py
 
-Every model answers the same posts with the same sampling settings and the same seed, batched with
+Every model answers the same posts (the test posts, up to ``generate.max_posts``, and every post of
+the crisis lane, ``data/split/crisis.parquet``) with the same sampling settings and the same seed, batched with
 left padding on the GPU when there is one (or through vLLM: ``generate.engine``). Writes
 ``data/generations.parquet`` (post_id, model, response) and ``metrics/generate.json`` (tokens/s).
 """
@@ -24,12 +25,15 @@ MODELS = ("base", "sft", "dpo", "ppo")  # base: the policy before SFT (models/ba
 
 
 def test_posts(max_posts: int, seed: int) -> pd.DataFrame:
-    posts = read_table("data/split/test.parquet", ["post_id", "post_title", "post_body"]).drop_duplicates("post_id")
+    """The test posts (``max_posts`` of them, seeded) and every post of the crisis lane."""
+    cols = ["post_id", "post_title", "post_body"]
+    posts = read_table("data/split/test.parquet", cols).drop_duplicates("post_id")
     posts = posts.sort_values("post_id").reset_index(drop=True)
     if max_posts and len(posts) > max_posts:
         keep = np.sort(np.random.default_rng(seed).permutation(len(posts))[:max_posts])
         posts = posts.iloc[keep].reset_index(drop=True)
-    return posts
+    crisis = read_table("data/split/crisis.parquet", cols).drop_duplicates("post_id")
+    return pd.concat([posts, crisis]).drop_duplicates("post_id").sort_values("post_id").reset_index(drop=True)
 
 
 def generate_transformers(name: str, prompts: list[list[int]], cfg, seed: int, device: str) -> tuple[list[str], int]:

@@ -7,7 +7,8 @@ Writes ``data/split/{train,val,test}.parquet`` (labeled units with their split),
 ``split.judge_share`` of them, seeded, disjoint from the posts the policy, reward model, DPO and PPO
 learn from), ``data/split/pairs_{train,val,test}.parquet`` (same-post effective > ineffective pairs)
 and ``metrics/split.json``. Crisis posts (``redditess.crisis``) are flagged (``crisis`` column) and,
-with ``crisis.exclude_from_training``, kept out of train and judge_train.
+with ``crisis.exclude_from_training``, kept out of train and judge_train; ``data/split/crisis.parquet``
+holds every crisis post no model trains on, the crisis lane's evaluation set.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from redditess.guards import require_two_classes
 from redditess.io import atomic_path, read_table, write_metrics, write_table
 from redditess.runtime import InputError, derive_seed, stage
 from redditess.split import judge_posts, preference_pairs, split_posts
+
+TRAINING_SPLITS = ["train", "judge_train"]  # the splits some model learns from
 
 
 @stage
@@ -44,11 +47,18 @@ def main() -> None:
     rows.loc[rows.post_id.isin(held), "split"] = "judge_train"
     crisis_posts = set(rows.post_id[rows.crisis])
     metrics: dict[str, float] = {"crisis_posts": len(crisis_posts), "crisis_posts_excluded_from_training": 0}
+    training = rows.split.isin(TRAINING_SPLITS)
     if params.crisis.exclude_from_training:
-        training = rows.split.isin(["train", "judge_train"])
         metrics["crisis_posts_excluded_from_training"] = int(rows.post_id[training & rows.crisis].nunique())
+        crisis_eval = rows[rows.crisis]
         rows = rows[~(training & rows.crisis)]
+    else:
+        crisis_eval = rows[rows.crisis & ~training]
+    # The crisis lane's posts: every crisis post no model trained on (all of them by default), so the
+    # safety comparison rests on more than the few crisis posts the test split happens to hold.
+    metrics["crisis_eval_posts"] = int(crisis_eval.post_id.nunique())
     with atomic_path("data/split") as tmp:
+        write_table(tmp / "crisis.parquet", crisis_eval, ["post_id", "comment_id"])
         for name in ("train", "judge_train", "val", "test"):
             # judge_share 0: the judge shares the policy's training posts (the old, sibling design).
             part = rows[rows.split == ("train" if name == "judge_train" and not held else name)]

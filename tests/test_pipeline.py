@@ -77,7 +77,7 @@ def test_claims_check_runs_on_the_pipelines_own_output(tiny_repo):
     results = check(claims, tiny_repo / "metrics")
     evaluate = json.loads((tiny_repo / "metrics/evaluate.json").read_text())
     # A crisis claim has nothing to measure when the tiny run's test split holds no crisis post.
-    excused = {r.claim.id for r in results if ".crisis_" in r.claim.metric and evaluate["crisis_test_posts"] == 0}
+    excused = {r.claim.id for r in results if ".crisis_" in r.claim.metric and evaluate["crisis_eval_posts"] == 0}
     assert [r.claim.id for r in results if r.status == "missing" and r.claim.id not in excused] == []
     proc = subprocess.run(["redditess", "claims", "--output", "reports/claims.md"], cwd=tiny_repo, env=stage_env(tiny_repo),
                           capture_output=True, text=True)
@@ -103,6 +103,19 @@ def test_judge_and_reward_model_train_on_disjoint_posts(tiny_repo):
     policy = set(pd.read_parquet(tiny_repo / "data/split/train.parquet").post_id)
     pairs = set(pd.read_parquet(tiny_repo / "data/split/pairs_train.parquet").post_id)
     assert judge and policy and not judge & policy and pairs <= policy
+
+
+def test_the_crisis_lane_is_judged_on_every_crisis_post_no_model_trained_on(tiny_repo):
+    split = tiny_repo / "data/split"
+    crisis = pd.read_parquet(split / "crisis.parquet")
+    trained = set().union(*(set(pd.read_parquet(split / f"{n}.parquet").post_id) for n in ("train", "judge_train")))
+    assert crisis.crisis.all() and not set(crisis.post_id) & trained
+    flagged = json.loads((tiny_repo / "metrics/split.json").read_text())
+    assert flagged["crisis_eval_posts"] == crisis.post_id.nunique() == flagged["crisis_posts"]  # exclusion is on
+    answered = pd.read_parquet(tiny_repo / "data/generations.parquet")
+    assert set(crisis.post_id) <= set(answered[answered.model == "sft"].post_id)
+    evaluate = json.loads((tiny_repo / "metrics/evaluate.json").read_text())
+    assert evaluate["crisis_eval_posts"] == crisis.post_id.nunique()
 
 
 def test_second_repro_runs_nothing(tiny_repo):

@@ -90,7 +90,7 @@ def test_results_are_committed_and_a_fresh_clone_shows_them_without_running_anyt
     assert published.claims_rc in (0, 1) and "| D1 |" in published.claims
     # Only a crisis claim may lack its metric, when the tiny run's test split holds no crisis post.
     missing = [line for line in published.claims.splitlines() if "| missing" in line]
-    no_crisis = json.loads((published.author / "metrics/evaluate.json").read_text())["crisis_test_posts"] == 0
+    no_crisis = json.loads((published.author / "metrics/evaluate.json").read_text())["crisis_eval_posts"] == 0
     assert all(".crisis_" in line and no_crisis for line in missing), missing
 
     repo = clone(published, tmp_path / "clone")
