@@ -5,9 +5,10 @@
 Writes ``data/split/{train,val,test}.parquet`` (labeled units with their split),
 ``data/split/judge_train.parquet`` (the training posts held out for the evaluation judge:
 ``split.judge_share`` of them, seeded, disjoint from the posts the policy, reward model, DPO and PPO
-learn from), ``data/split/pairs_{train,val,test}.parquet`` (same-post effective > ineffective pairs)
+learn from), ``data/split/second_judge_train.parquet`` (``split.second_judge_share`` of the training
+posts, seeded, disjoint from both: the second judge's, ``redditess.second_judge``), ``data/split/pairs_{train,val,test}.parquet`` (same-post effective > ineffective pairs)
 and ``metrics/split.json``. Crisis posts (``redditess.crisis``) are flagged (``crisis`` column) and,
-with ``crisis.exclude_from_training``, kept out of train and judge_train.
+with ``crisis.exclude_from_training``, kept out of train, judge_train and second_judge_train.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from redditess.config import load_params
 from redditess.guards import require_two_classes
 from redditess.io import atomic_path, read_table, write_metrics, write_table
 from redditess.runtime import InputError, derive_seed, stage
-from redditess.split import judge_posts, preference_pairs, split_posts
+from redditess.split import judge_posts, preference_pairs, second_judge_posts, split_posts
 
 
 @stage
@@ -42,14 +43,17 @@ def main() -> None:
     held = judge_posts(sorted(rows.post_id[rows.split == "train"].unique()), params.split.judge_share,
                        derive_seed(params.seed, "split:judge"))
     rows.loc[rows.post_id.isin(held), "split"] = "judge_train"
+    second = second_judge_posts(sorted(rows.post_id[rows.split.isin(["train", "judge_train"])].unique()), held,
+                                params.split.second_judge_share, derive_seed(params.seed, "split:second_judge"))
+    rows.loc[rows.post_id.isin(second), "split"] = "second_judge_train"
     crisis_posts = set(rows.post_id[rows.crisis])
     metrics: dict[str, float] = {"crisis_posts": len(crisis_posts), "crisis_posts_excluded_from_training": 0}
     if params.crisis.exclude_from_training:
-        training = rows.split.isin(["train", "judge_train"])
+        training = rows.split.isin(["train", "judge_train", "second_judge_train"])
         metrics["crisis_posts_excluded_from_training"] = int(rows.post_id[training & rows.crisis].nunique())
         rows = rows[~(training & rows.crisis)]
     with atomic_path("data/split") as tmp:
-        for name in ("train", "judge_train", "val", "test"):
+        for name in ("train", "judge_train", "second_judge_train", "val", "test"):
             # judge_share 0: the judge shares the policy's training posts (the old, sibling design).
             part = rows[rows.split == ("train" if name == "judge_train" and not held else name)]
             write_table(tmp / f"{name}.parquet", part, ["post_id", "comment_id"])

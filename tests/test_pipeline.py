@@ -102,7 +102,11 @@ def test_judge_and_reward_model_train_on_disjoint_posts(tiny_repo):
     judge = set(pd.read_parquet(tiny_repo / "data/split/judge_train.parquet").post_id)
     policy = set(pd.read_parquet(tiny_repo / "data/split/train.parquet").post_id)
     pairs = set(pd.read_parquet(tiny_repo / "data/split/pairs_train.parquet").post_id)
+    second = set(pd.read_parquet(tiny_repo / "data/split/second_judge_train.parquet").post_id)
     assert judge and policy and not judge & policy and pairs <= policy
+    assert second and not second & judge and not second & policy
+    split = json.loads((tiny_repo / "metrics/split.json").read_text())
+    assert split["second_judge_train_posts"] == len(second)
 
 
 def test_second_repro_runs_nothing(tiny_repo):
