@@ -34,3 +34,18 @@ def distinct_n(texts: list[str], n: int = 2) -> float:
 
 def flagged_rate(texts: list[str]) -> float:
     return float(np.mean([bool(FLAGGED.search(t)) for t in texts])) if texts else 0.0
+
+
+def judge_discrimination(prob: np.ndarray, label: np.ndarray, threshold: float, prefix: str = "judge") -> dict[str, float]:
+    """ROC-AUC, balanced accuracy, TPR and FPR of a judge on labeled comments (keys ``<prefix>_...``)."""
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    pred = (prob >= threshold).astype(int)
+    both = len(set(label.tolist())) == 2
+    return {
+        f"{prefix}_test_comments": int(len(label)),
+        f"{prefix}_roc_auc": float(roc_auc_score(label, prob)) if both else float("nan"),
+        f"{prefix}_balanced_accuracy": float(balanced_accuracy_score(label, pred)) if both else float("nan"),
+        f"{prefix}_true_positive_rate": float(pred[label == 1].mean()) if (label == 1).any() else float("nan"),
+        f"{prefix}_false_positive_rate": float(pred[label == 0].mean()) if (label == 0).any() else float("nan"),
+    }
