@@ -29,14 +29,13 @@ import pandas as pd
 from redditess.config import load_params
 from redditess.crisis import safety
 from redditess.diagnostics import (
-    length_controlled_difference,
     mode_sentence_share,
     relevance,
     repetition_rate,
     reward_length_correlation,
     truncated,
 )
-from redditess.evaluate import bootstrap_mean_ci, distinct_n, flagged_rate, judge_discrimination
+from redditess.evaluate import bootstrap_mean_ci, distinct_n, flagged_rate, judge_discrimination, pair_metrics
 from redditess.io import atomic_path, read_table, write_csv, write_metrics, write_text
 from redditess.runtime import InputError, derive_seed, stage
 from redditess.second_judge import second_judge_report, second_judge_verdicts
@@ -130,20 +129,7 @@ def main() -> None:
     for a, b in PAIRS:
         if a not in arms or b not in arms:
             continue
-        key = f"{a}_minus_{b}"
-        for col, suffix in (("effective", ""), ("effective_usable", "_usable")):
-            diff = (wide[col][a] - wide[col][b]).to_numpy()
-            low, high = bootstrap_mean_ci(diff, cfg.bootstrap, rng)
-            metrics.update({f"{key}{suffix}": float(diff.mean()), f"{key}{suffix}_ci_low": low, f"{key}{suffix}_ci_high": high})
-        pa, pb = wide["prob"][a], wide["prob"][b]
-        win = np.where(pa > pb, 1.0, np.where(pa == pb, 0.5, 0.0))
-        low, high = bootstrap_mean_ci(win, cfg.bootstrap, rng)
-        metrics.update({f"win_rate_{a}_vs_{b}": float(win.mean()), f"win_rate_{a}_vs_{b}_ci_low": low,
-                        f"win_rate_{a}_vs_{b}_ci_high": high})
-        lc, lc_low, lc_high = length_controlled_difference(wide["effective"][a].to_numpy(), wide["effective"][b].to_numpy(),
-                                                           wide["words"][a].to_numpy(), wide["words"][b].to_numpy())
-        metrics.update({f"{key}_length_controlled": lc, f"{key}_length_controlled_ci_low": lc_low,
-                        f"{key}_length_controlled_ci_high": lc_high})
+        metrics.update(pair_metrics(wide, a, b, cfg.bootstrap, rng))
 
     metrics.update(second_judge_verdicts(gens, prompts, arms, PAIRS, params))  # judge2_*: the judge that never saw the labels
     # Crisis lane: every arm's answers to the test posts the lexicon flags.

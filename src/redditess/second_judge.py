@@ -147,13 +147,14 @@ def second_judge_metrics(gens: pd.DataFrame, discrimination: dict, arms: list[st
     ``judge2_usable``: balanced accuracy on the true labels where they exist (demo), else on the
     ensemble labels, at least ``cfg.min_judge_balanced_accuracy``. An abstention (NaN) counts as
     not effective, and is counted."""
-    from redditess.diagnostics import length_controlled_difference, reward_length_correlation
-    from redditess.evaluate import bootstrap_mean_ci
+    from redditess.diagnostics import reward_length_correlation
+    from redditess.evaluate import bootstrap_mean_ci, pair_metrics
 
-    g = gens.assign(judged=(gens.prob2 >= cfg.threshold).astype(float))
-    g["judged_usable"] = g.judged * g.usable
+    # The first judge's columns, replaced by the second's: the same computation serves both.
+    g = gens.assign(prob=gens.prob2.fillna(0.0), effective=(gens.prob2 >= cfg.threshold).astype(float))
+    g["effective_usable"] = g.effective * g.usable
     wide = {col: g.pivot(index="post_id", columns="model", values=col).sort_index()
-            for col in ("judged", "judged_usable", "prob2", "words")}
+            for col in ("effective", "effective_usable", "prob", "words")}
     # metrics/second_judge.json: judge_* against ensemble labels (named as the first judge's), truth_* against true ones.
     out: dict[str, float] = {(PREFIX + k.removeprefix("judge") if k.startswith("judge_") else f"{PREFIX}_{k}"): float(v)
                              for k, v in sorted(discrimination.items()) if k.startswith(("judge_", "truth_"))}
@@ -161,32 +162,18 @@ def second_judge_metrics(gens: pd.DataFrame, discrimination: dict, arms: list[st
     if np.isnan(basis):
         basis = out.get(f"{PREFIX}_balanced_accuracy", float("nan"))
     out[f"{PREFIX}_usable"] = float(basis >= cfg.min_judge_balanced_accuracy)
-    out[f"{PREFIX}_abstentions"] = int(g.prob2.isna().sum())
-    out[f"{PREFIX}_agreement_with_judge"] = float((g.judged == g.effective).mean())
-    out[f"{PREFIX}_length_correlation"] = reward_length_correlation(g.prob2.fillna(0).to_numpy(), g.words.to_numpy())
+    out[f"{PREFIX}_abstentions"] = int(gens.prob2.isna().sum())
+    out[f"{PREFIX}_agreement_with_judge"] = float((g.effective == gens.effective).mean())
+    out[f"{PREFIX}_length_correlation"] = reward_length_correlation(g.prob.to_numpy(), g.words.to_numpy())
     for m in arms:
-        for col, key in (("judged", "effective_rate"), ("judged_usable", "effective_rate_usable")):
+        for col, key in (("effective", "effective_rate"), ("effective_usable", "effective_rate_usable")):
             rate = wide[col][m].to_numpy()
             low, high = bootstrap_mean_ci(rate, cfg.bootstrap, rng)
             out.update({f"{PREFIX}_{key}_{m}": float(rate.mean()), f"{PREFIX}_{key}_{m}_ci_low": low,
                         f"{PREFIX}_{key}_{m}_ci_high": high})
     for a, b in pairs:
-        if a not in arms or b not in arms:
-            continue
-        key = f"{PREFIX}_{a}_minus_{b}"
-        for col, suffix in (("judged", ""), ("judged_usable", "_usable")):
-            diff = (wide[col][a] - wide[col][b]).to_numpy()
-            low, high = bootstrap_mean_ci(diff, cfg.bootstrap, rng)
-            out.update({f"{key}{suffix}": float(diff.mean()), f"{key}{suffix}_ci_low": low, f"{key}{suffix}_ci_high": high})
-        pa, pb = wide["prob2"][a].fillna(0), wide["prob2"][b].fillna(0)
-        win = np.where(pa > pb, 1.0, np.where(pa == pb, 0.5, 0.0))
-        low, high = bootstrap_mean_ci(win, cfg.bootstrap, rng)
-        out.update({f"{PREFIX}_win_rate_{a}_vs_{b}": float(win.mean()), f"{PREFIX}_win_rate_{a}_vs_{b}_ci_low": low,
-                    f"{PREFIX}_win_rate_{a}_vs_{b}_ci_high": high})
-        lc = length_controlled_difference(wide["judged"][a].to_numpy(), wide["judged"][b].to_numpy(),
-                                          wide["words"][a].to_numpy(), wide["words"][b].to_numpy())
-        out.update(dict(zip((f"{key}_length_controlled", f"{key}_length_controlled_ci_low",
-                             f"{key}_length_controlled_ci_high"), lc, strict=True)))
+        if a in arms and b in arms:
+            out.update(pair_metrics(wide, a, b, cfg.bootstrap, rng, prefix=f"{PREFIX}_"))
     return out
 
 
