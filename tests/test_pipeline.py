@@ -96,6 +96,10 @@ def test_evaluate_reports_every_arm_pair_and_the_diagnostics(tiny_repo):
         for key in ("truncated_share", "mode_sentence_share", "on_topic_share", "relevance", "repetition_rate"):
             assert 0 <= evaluate[f"{key}_{arm}"] <= 1 or key == "relevance", key
     assert {"judge_roc_auc", "judge_balanced_accuracy", "judge_false_positive_rate", "judge_usable"} <= set(evaluate)
+    # the second judge (trained on the simulator's true labels) on the same responses
+    assert {"judge2_roc_auc", "judge2_truth_balanced_accuracy", "judge2_truth_false_positive_rate", "judge2_usable",
+            "judge2_dpo_minus_sft_ci_low", "judge2_win_rate_dpo_vs_base", "judge2_effective_rate_usable_ppo"} <= set(evaluate)
+    assert "## Second judge" in (tiny_repo / "reports/evaluate.md").read_text()
 
 
 def test_judge_and_reward_model_train_on_disjoint_posts(tiny_repo):

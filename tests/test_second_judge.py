@@ -171,3 +171,37 @@ def test_stage_asks_the_llm_judge_once_then_reads_its_ledger(repo):
                               capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert server.requests == sent and json.loads((repo / "metrics/second_judge.json").read_text())["from_ledger"] == n
+
+
+def test_evaluate_hook_judges_the_arms_with_the_llm_and_keeps_its_own_ledger(tmp_path, monkeypatch):
+    """second_judge_verdicts, as evaluate calls it: the spec the stage left, the LLM through the real
+    openai client, answers in ledgers/second_judge_generations.jsonl, judge2_ metrics."""
+    import dataclasses
+
+    from redditess.config import Params, SecondJudgeConfig
+    from redditess.second_judge import GENERATIONS_LEDGER, second_judge_verdicts
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FAKE_JUDGE_KEY", "sk-test")
+    (tmp_path / "models/second_judge").mkdir(parents=True)
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/second_judge.json").write_text(json.dumps({"judge_balanced_accuracy": 0.8, "judge_roc_auc": 0.8}))
+    posts = pd.Series({f"p{i}": f"Post {i}\nI feel low." for i in range(8)})
+    answers = {"base": "ok", "sft": "I'm sorry you feel low, that sounds exhausting.", "dpo": "I'm sorry. Try this: start small today."}
+    gens = pd.DataFrame([dict(post_id=p, model=m, response=r, usable=True, words=float(len(r.split())), effective=1.0)
+                         for p in posts.index for m, r in answers.items()])
+    with FakeOpenAI(seed=4) as server:
+        params = dataclasses.replace(Params(), second_judge=SecondJudgeConfig(kind="llm", llm=_llm_cfg(server.url)))
+        (tmp_path / "models/second_judge/second_judge.json").write_text(json.dumps({"kind": "truth"}))
+        with pytest.raises(Exception, match="holds a 'truth' judge but second_judge.kind is 'llm'"):
+            second_judge_verdicts(gens, posts, ["base", "sft", "dpo"], PAIRS, params)
+        (tmp_path / "models/second_judge/second_judge.json").write_text(json.dumps({"kind": "llm"}))
+        out = second_judge_verdicts(gens, posts, ["base", "sft", "dpo"], PAIRS, params)
+        assert server.requests == len(gens)
+    assert out["judge2_effective_rate_base"] == 0.0 and out["judge2_effective_rate_dpo"] == 1.0
+    assert out["judge2_dpo_minus_base"] == 1.0 and out["judge2_win_rate_dpo_vs_sft"] == 0.5
+    assert out["judge2_usable"] == 1.0 and out["judge2_agreement_with_judge"] == pytest.approx(2 / 3)
+    assert len((tmp_path / GENERATIONS_LEDGER).read_text().splitlines()) == len(gens)
+    none = dataclasses.replace(Params(), second_judge=SecondJudgeConfig(kind="none"))
+    (tmp_path / "models/second_judge/second_judge.json").write_text(json.dumps({"kind": "none"}))
+    assert second_judge_verdicts(gens, posts, ["base", "sft", "dpo"], PAIRS, none) == {}
