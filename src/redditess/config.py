@@ -586,7 +586,8 @@ class EvaluateConfig:
     """Bootstrap resamples (over posts) for the confidence intervals."""
     min_judge_balanced_accuracy: float = 0.65
     """A judge whose balanced accuracy on held-out labeled comments is below this is reported but
-    marked unusable (``judge_usable`` 0): claims resting on its verdicts then fail their precondition."""
+    marked unusable (``judge_usable`` 0): claims resting on its verdicts then fail their precondition.
+    The second judge is held to the same bound (``judge2_usable``; on true labels where they exist)."""
     on_topic_quantile: float = 0.5
     """A response is on topic when its TF-IDF cosine to its own post exceeds this quantile of its
     cosines to the other test posts (a shuffled-post baseline)."""
