@@ -103,6 +103,9 @@ def test_llm_judge_scores_through_the_ledgered_client(tmp_path, monkeypatch):
         again = LlmJudge(_llm_cfg(server.url), ledger, seed=0)
         assert again.score(prompts, responses).tolist() == prob.tolist()
         assert server.requests == sent and again.stats.counts["cached"] == 6  # the ledger answers a re-run
+        # a post taken down: its requests leave the ledger with it
+        LlmJudge(_llm_cfg(server.url), ledger, seed=0).score(prompts[1:], responses[1:])
+        assert server.requests == sent and len(ledger.read_text().splitlines()) == 5
 
 
 # --------------------------------------------------------------------------- the stage

@@ -94,11 +94,17 @@ class LlmJudge:
         return self.template.replace("{post}", prompt).replace("{response}", response)
 
     def score(self, prompts: list[str], responses: list[str]) -> np.ndarray:
-        from redditess.judges import judge_all, request_body, request_key
+        """P(effective) per (prompt, response). The ledger then keeps only these requests' answers:
+        a post taken down takes its text out of the ledger too (as the label judges' do), so one
+        call must cover every response the ledger is to keep."""
+        from redditess.judges import judge_all, request_body, request_key, write_ledger
 
         bodies = [request_body(self.cfg, self.render(p, r)) for p, r in zip(prompts, responses, strict=True)]
         keys = [request_key(b) for b in bodies]
         entries, self.stats = judge_all(self.cfg, dict(zip(keys, bodies, strict=True)), self.ledger, self.seed)
+        current = {k: entries[k] for k in set(keys) if k in entries}
+        if len(current) < len(entries):
+            write_ledger(self.ledger, current)
         answers = [entries.get(k, {}).get("answer") for k in keys]
         return np.array([float("nan") if a is None else float(a["effective"]) for a in answers])
 
