@@ -3,10 +3,10 @@
     dvc repro second_judge        # or: python stages/second_judge.py
 
 ``second_judge.kind`` (``redditess.second_judge``): ``truth`` trains a classifier (the classifier
-stage's code and ``classifier`` settings) on the demo simulator's true labels of the comments of
-``data/split/second_judge_train.parquet`` (comments with a null truth are dropped and counted); a
-source without a truth stops with one line naming the param. ``llm`` asks the LLM judge
-``second_judge.llm`` (answers in ``ledgers/second_judge.jsonl``). ``none`` builds nothing.
+stage's code and ``classifier`` settings, for ``second_judge.epochs``) on the demo simulator's true
+labels of the comments of ``data/split/second_judge_train.parquet`` (comments with a null truth are
+dropped and counted); a source without a truth stops with one line naming the param. ``llm`` asks
+the LLM judge ``second_judge.llm`` (answers in ``ledgers/second_judge.jsonl``). ``none`` builds nothing.
 
 Writes ``models/second_judge/`` (``second_judge.json`` naming the kind; the classifier's weights for
 ``truth``), the ledger (empty unless ``llm``) and ``metrics/second_judge.json``: the judge's
@@ -15,6 +15,8 @@ has them) and their ensemble labels (``judge_*``): ROC-AUC, balanced accuracy, T
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -65,7 +67,8 @@ def main() -> None:
             train = train.sample(n=min(params.classifier.max_train_examples, len(train)), random_state=seed)
             train = train.sort_values(["post_id", "comment_id"])
         metrics["train_comments"] = len(train)
-        model, tok, _ = train_classifier(params.classifier, [prompt_text(r) for r in train.itertuples()],
+        settings = dataclasses.replace(params.classifier, epochs=cfg.epochs)
+        model, tok, _ = train_classifier(settings, [prompt_text(r) for r in train.itertuples()],
                                          train.comment_body.tolist(), train.truth_label.tolist(), seed)
         prob = predict_proba(model, tok, [prompt_text(r) for r in test.itertuples()], test.comment_body.tolist(),
                              params.classifier.max_length)

@@ -6,9 +6,10 @@ Writes ``data/split/{train,val,test}.parquet`` (labeled units with their split),
 ``data/split/judge_train.parquet`` (the training posts held out for the evaluation judge:
 ``split.judge_share`` of them, seeded, disjoint from the posts the policy, reward model, DPO and PPO
 learn from), ``data/split/second_judge_train.parquet`` (``split.second_judge_share`` of the training
-posts, seeded, disjoint from both: the second judge's, ``redditess.second_judge``), ``data/split/pairs_{train,val,test}.parquet`` (same-post effective > ineffective pairs)
-and ``metrics/split.json``. Crisis posts (``redditess.crisis``) are flagged (``crisis`` column) and,
-with ``crisis.exclude_from_training``, kept out of train, judge_train and second_judge_train.
+posts, seeded, disjoint from both: the second judge's, ``redditess.second_judge``),
+``data/split/pairs_*.parquet`` (same-post effective > ineffective pairs) and ``metrics/split.json``.
+Crisis posts (``redditess.crisis``) are flagged (``crisis`` column) and, with
+``crisis.exclude_from_training``, kept out of train, judge_train and second_judge_train.
 """
 
 from __future__ import annotations

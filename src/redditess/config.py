@@ -576,6 +576,10 @@ class SecondJudgeConfig:
     """The LLM judge for ``kind: llm`` (its ``prompt`` asks whether a response to a post is effective
     support: ``prompts/second_judge_effective_v1.md``); its answers go to ``ledgers/second_judge.jsonl``
     (held-out comments) and ``ledgers/second_judge_generations.jsonl`` (the arms' responses)."""
+    epochs: float = 5.0
+    """Training epochs of the ``truth`` classifier (its other settings are ``classifier``'s): it has
+    fewer posts than the first judge (``split.second_judge_share``), and at ``classifier.epochs`` it
+    underfits (demo, 2 epochs: balanced accuracy 0.63 against the truth; 5 epochs: 0.72)."""
 
 
 @dataclass(frozen=True)
@@ -709,7 +713,7 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "aggregate.golden_min_votes": GE1, "aggregate.golden_min_confidence": FRAC,
     "agreement.bootstrap": GE1, "dimensions.threshold": SIGNED, "dimensions.bootstrap": GE1,
     "split.train": FRAC, "split.val": FRAC, "split.judge_share": (0, 1, True),
-    "split.second_judge_share": (0, 1, True),
+    "split.second_judge_share": (0, 1, True), "second_judge.epochs": GT0,
     "classifier.max_length": GE1, "classifier.epochs": GT0, "classifier.batch_size": GE1,
     "classifier.learning_rate": GT0, "classifier.max_train_examples": GE0,
     "sft.vocab_size": GE1, "sft.n_embd": GE1, "sft.n_layer": GE1, "sft.n_head": GE1, "sft.max_prompt_tokens": GE1,
