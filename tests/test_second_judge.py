@@ -191,8 +191,8 @@ def test_evaluate_hook_judges_the_arms_with_the_llm_and_keeps_its_own_ledger(tmp
     (tmp_path / "metrics/second_judge.json").write_text(json.dumps({"judge_balanced_accuracy": 0.8, "judge_roc_auc": 0.8}))
     posts = pd.Series({f"p{i}": f"Post {i}\nI feel low." for i in range(8)})
     answers = {"base": "ok", "sft": "I'm sorry you feel low, that sounds exhausting.", "dpo": "I'm sorry. Try this: start small today."}
-    gens = pd.DataFrame([dict(post_id=p, model=m, response=r, usable=True, words=float(len(r.split())), effective=1.0)
-                         for p in posts.index for m, r in answers.items()])
+    gens = pd.DataFrame([dict(post_id=p, model=m, response=r, usable=True, words=float(len(r.split()) + i % 3), effective=1.0)
+                         for i, p in enumerate(posts.index) for m, r in answers.items()])
     with FakeOpenAI(seed=4) as server:
         params = dataclasses.replace(Params(), second_judge=SecondJudgeConfig(kind="llm", llm=_llm_cfg(server.url)))
         (tmp_path / "models/second_judge/second_judge.json").write_text(json.dumps({"kind": "truth"}))
