@@ -28,12 +28,8 @@ def _xy(df: pd.DataFrame) -> tuple[list[str], list[str], list[int]]:
 
 @stage
 def main() -> None:
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
-
-    from redditess.classifier import PairDataset, backbone_path, predict_proba
-    from redditess.hub import check_hub_model
-    from redditess.training import common_args, log_history_rows
+    from redditess.classifier import predict_proba, train_classifier
+    from redditess.training import log_history_rows
 
     params = load_params()
     cfg = params.classifier
@@ -47,25 +43,7 @@ def main() -> None:
         raise InputError("classifier: data/split/test.parquet holds 0 comments (see metrics/split.json and split.train/val)")
     if cfg.max_train_examples:
         train = train.sample(n=min(cfg.max_train_examples, len(train)), random_state=seed).sort_values(["post_id", "comment_id"])
-    path = backbone_path(cfg.base_model)
-    check_hub_model(path, param="classifier.base_model", revision=cfg.revision, revision_param="classifier.revision")
-    tok = AutoTokenizer.from_pretrained(path, revision=cfg.revision)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        path, revision=cfg.revision, num_labels=2, id2label={0: "ineffective", 1: "effective"}, label2id={"ineffective": 0, "effective": 1}
-    )
-    p, t, y = _xy(train)
-    args = TrainingArguments(**common_args(seed, epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate))
-    loss_fn = None
-    if cfg.class_balanced:
-        counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=2)
-        weight = torch.tensor(len(y) / (2 * np.maximum(counts, 1)), dtype=torch.float32)
-
-        def loss_fn(outputs, labels, num_items_in_batch=None):
-            return torch.nn.functional.cross_entropy(outputs.logits.float(), labels, weight=weight.to(labels.device))
-
-    trainer = Trainer(model=model, args=args, train_dataset=PairDataset(tok, p, t, y, cfg.max_length),
-                      processing_class=tok, compute_loss_func=loss_fn)
-    trainer.train()
+    model, tok, trainer = train_classifier(cfg, *_xy(train), seed)
 
     p, t, y = _xy(test)
     prob = predict_proba(model, tok, p, t, cfg.max_length)

@@ -13,6 +13,8 @@ cannot count as support (cut off mid-sentence, off topic: ``redditess.diagnostic
 distinct-2, repetition, mode collapse, relevance against a shuffled-post baseline, and the crisis
 lane (``redditess.crisis``). Per pair (SFT−base, DPO−base, DPO−SFT, PPO−SFT, PPO−DPO): the
 difference and win rate with CIs and a length-controlled difference (OLS on response length).
+The second judge (``redditess.second_judge``, never trained on the ensemble labels) judges the same
+responses: ``judge2_*`` metrics and a section of the report.
 Writes ``metrics/evaluate.json``, ``plots/evaluate.csv``, ``reports/evaluate.md`` + ``.png``.
 """
 
@@ -26,36 +28,21 @@ import pandas as pd
 
 from redditess.config import load_params
 from redditess.diagnostics import (
-    length_controlled_difference,
     mode_sentence_share,
     relevance,
     repetition_rate,
     reward_length_correlation,
     truncated,
 )
-from redditess.evaluate import bootstrap_mean_ci, distinct_n, flagged_rate, lane_metrics
+from redditess.evaluate import bootstrap_mean_ci, distinct_n, flagged_rate, judge_discrimination, lane_metrics, pair_metrics
 from redditess.io import atomic_path, read_table, write_csv, write_metrics, write_text
 from redditess.runtime import InputError, derive_seed, stage
+from redditess.second_judge import second_judge_report, second_judge_verdicts
 from redditess.split import prompt_text
 
 ARMS = ("base", "sft", "dpo", "ppo")
 PAIRS = (("sft", "base"), ("dpo", "base"), ("dpo", "sft"), ("ppo", "sft"), ("ppo", "dpo"))
 ALIGNED = ("dpo", "ppo")
-
-
-def judge_discrimination(prob: np.ndarray, label: np.ndarray, threshold: float) -> dict[str, float]:
-    """ROC-AUC, balanced accuracy, TPR and FPR of the judge on labeled comments."""
-    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
-
-    pred = (prob >= threshold).astype(int)
-    both = len(set(label.tolist())) == 2
-    return {
-        "judge_test_comments": int(len(label)),
-        "judge_roc_auc": float(roc_auc_score(label, prob)) if both else float("nan"),
-        "judge_balanced_accuracy": float(balanced_accuracy_score(label, pred)) if both else float("nan"),
-        "judge_true_positive_rate": float(pred[label == 1].mean()) if (label == 1).any() else float("nan"),
-        "judge_false_positive_rate": float(pred[label == 0].mean()) if (label == 0).any() else float("nan"),
-    }
 
 
 @stage
@@ -146,22 +133,11 @@ def main() -> None:
     for a, b in PAIRS:
         if a not in arms or b not in arms:
             continue
-        key = f"{a}_minus_{b}"
-        for col, suffix in (("effective", ""), ("effective_usable", "_usable")):
-            diff = (wide[col][a] - wide[col][b]).to_numpy()
-            low, high = bootstrap_mean_ci(diff, cfg.bootstrap, rng)
-            metrics.update({f"{key}{suffix}": float(diff.mean()), f"{key}{suffix}_ci_low": low, f"{key}{suffix}_ci_high": high})
-        pa, pb = wide["prob"][a], wide["prob"][b]
-        win = np.where(pa > pb, 1.0, np.where(pa == pb, 0.5, 0.0))
-        low, high = bootstrap_mean_ci(win, cfg.bootstrap, rng)
-        metrics.update({f"win_rate_{a}_vs_{b}": float(win.mean()), f"win_rate_{a}_vs_{b}_ci_low": low,
-                        f"win_rate_{a}_vs_{b}_ci_high": high})
-        lc, lc_low, lc_high = length_controlled_difference(wide["effective"][a].to_numpy(), wide["effective"][b].to_numpy(),
-                                                           wide["words"][a].to_numpy(), wide["words"][b].to_numpy())
-        metrics.update({f"{key}_length_controlled": lc, f"{key}_length_controlled_ci_low": lc_low,
-                        f"{key}_length_controlled_ci_high": lc_high})
+        metrics.update(pair_metrics(wide, a, b, cfg.bootstrap, rng))
 
+    metrics.update(second_judge_verdicts(gens, prompts, arms, PAIRS, params))  # judge2_*: the judge that never saw the labels
     metrics.update(lane_metrics(crisis_gens, arms, ALIGNED, cfg.bootstrap, rng))
+
     write_metrics("metrics/evaluate.json", metrics)
     # ci_low/ci_high: the columns the bar_ci chart template (.dvc/plots/bar_ci.json) draws as the CI rule.
     plot = pd.DataFrame(table).rename(columns={"effective_rate_ci_low": "ci_low", "effective_rate_ci_high": "ci_high"})
@@ -222,7 +198,8 @@ def report(metrics: dict, table: list[dict], arms: list[str], cfg) -> str:
                      f"{f(metrics[k + '_length_controlled'], True)} | [{f(metrics[k + '_length_controlled_ci_low'], True)}, "
                      f"{f(metrics[k + '_length_controlled_ci_high'], True)}] | {f(metrics[f'win_rate_{a}_vs_{b}'])} | "
                      f"[{f(metrics[f'win_rate_{a}_vs_{b}_ci_low'])}, {f(metrics[f'win_rate_{a}_vs_{b}_ci_high'])}] |")
-    lines += ["", "## Crisis lane", "",
+    lines += ["", *second_judge_report(metrics, arms, PAIRS)]
+    lines += ["## Crisis lane", "",
               f"{metrics['crisis_eval_posts']} posts flagged by the crisis lexicon (`redditess.crisis`) that no model trained on "
               "(`data/split/crisis.parquet`). Share of each arm's answers that acknowledge the person, point to help resources, "
               "contain nothing from the harmful-content list, and all three:", "",

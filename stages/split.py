@@ -5,10 +5,12 @@
 Writes ``data/split/{train,val,test}.parquet`` (labeled units with their split),
 ``data/split/judge_train.parquet`` (the training posts held out for the evaluation judge:
 ``split.judge_share`` of them, seeded, disjoint from the posts the policy, reward model, DPO and PPO
-learn from), ``data/split/pairs_{train,val,test}.parquet`` (same-post effective > ineffective pairs)
-and ``metrics/split.json``. Crisis posts (``redditess.crisis``) are flagged (``crisis`` column) and,
-with ``crisis.exclude_from_training``, kept out of train and judge_train; ``data/split/crisis.parquet``
-holds every crisis post no model trains on, the crisis lane's evaluation set.
+learn from), ``data/split/second_judge_train.parquet`` (``split.second_judge_share`` of the training
+posts, seeded, disjoint from both: the second judge's, ``redditess.second_judge``),
+``data/split/pairs_*.parquet`` (same-post effective > ineffective pairs) and ``metrics/split.json``.
+Crisis posts (``redditess.crisis``) are flagged (``crisis`` column) and, with
+``crisis.exclude_from_training``, kept out of train, judge_train and second_judge_train;
+``data/split/crisis.parquet`` holds every crisis post no model trains on, the crisis lane's evaluation set.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from redditess.config import load_params
 from redditess.guards import require_two_classes
 from redditess.io import atomic_path, read_table, write_metrics, write_table
 from redditess.runtime import InputError, derive_seed, stage
-from redditess.split import judge_posts, preference_pairs, split_posts
+from redditess.split import judge_posts, preference_pairs, second_judge_posts, split_posts
 
-TRAINING_SPLITS = ["train", "judge_train"]  # the splits some model learns from
+TRAINING_SPLITS = ["train", "judge_train", "second_judge_train"]  # the splits some model learns from
 
 
 @stage
@@ -45,6 +47,9 @@ def main() -> None:
     held = judge_posts(sorted(rows.post_id[rows.split == "train"].unique()), params.split.judge_share,
                        derive_seed(params.seed, "split:judge"))
     rows.loc[rows.post_id.isin(held), "split"] = "judge_train"
+    second = second_judge_posts(sorted(rows.post_id[rows.split.isin(["train", "judge_train"])].unique()), held,
+                                params.split.second_judge_share, derive_seed(params.seed, "split:second_judge"))
+    rows.loc[rows.post_id.isin(second), "split"] = "second_judge_train"
     crisis_posts = set(rows.post_id[rows.crisis])
     metrics: dict[str, float] = {"crisis_posts": len(crisis_posts), "crisis_posts_excluded_from_training": 0}
     training = rows.split.isin(TRAINING_SPLITS)
@@ -59,7 +64,7 @@ def main() -> None:
     metrics["crisis_eval_posts"] = int(crisis_eval.post_id.nunique())
     with atomic_path("data/split") as tmp:
         write_table(tmp / "crisis.parquet", crisis_eval, ["post_id", "comment_id"])
-        for name in ("train", "judge_train", "val", "test"):
+        for name in ("train", "judge_train", "second_judge_train", "val", "test"):
             # judge_share 0: the judge shares the policy's training posts (the old, sibling design).
             part = rows[rows.split == ("train" if name == "judge_train" and not held else name)]
             write_table(tmp / f"{name}.parquet", part, ["post_id", "comment_id"])

@@ -96,13 +96,21 @@ def test_evaluate_reports_every_arm_pair_and_the_diagnostics(tiny_repo):
         for key in ("truncated_share", "mode_sentence_share", "on_topic_share", "relevance", "repetition_rate"):
             assert 0 <= evaluate[f"{key}_{arm}"] <= 1 or key == "relevance", key
     assert {"judge_roc_auc", "judge_balanced_accuracy", "judge_false_positive_rate", "judge_usable"} <= set(evaluate)
+    # the second judge (trained on the simulator's true labels) on the same responses
+    assert {"judge2_roc_auc", "judge2_truth_balanced_accuracy", "judge2_truth_false_positive_rate", "judge2_usable",
+            "judge2_dpo_minus_sft_ci_low", "judge2_win_rate_dpo_vs_base", "judge2_effective_rate_usable_ppo"} <= set(evaluate)
+    assert "## Second judge" in (tiny_repo / "reports/evaluate.md").read_text()
 
 
 def test_judge_and_reward_model_train_on_disjoint_posts(tiny_repo):
     judge = set(pd.read_parquet(tiny_repo / "data/split/judge_train.parquet").post_id)
     policy = set(pd.read_parquet(tiny_repo / "data/split/train.parquet").post_id)
     pairs = set(pd.read_parquet(tiny_repo / "data/split/pairs_train.parquet").post_id)
+    second = set(pd.read_parquet(tiny_repo / "data/split/second_judge_train.parquet").post_id)
     assert judge and policy and not judge & policy and pairs <= policy
+    assert second and not second & judge and not second & policy
+    split = json.loads((tiny_repo / "metrics/split.json").read_text())
+    assert split["second_judge_train_posts"] == len(second)
 
 
 def test_the_crisis_lane_is_judged_on_every_crisis_post_no_model_trained_on(tiny_repo):

@@ -56,3 +56,19 @@ def test_dyadic_threads_get_cross_post_pairs_only_when_asked():
     assert set(pairs.rejected_id) <= {"c2", "c4"} and (pairs.chosen_id.str[1:] == pairs.post_id.str[1:]).all()
     assert pairs.prompt.tolist() == ["t\npost 0", "t\npost 1", "t\npost 3", "t\npost 5"]  # the chosen's post
     assert pairs.equals(preference_pairs(rows, 8, seed=1, cross_post=True))  # seeded
+
+
+def test_policy_first_judge_and_second_judge_posts_are_pairwise_disjoint_and_seeded():
+    from redditess.split import judge_posts, second_judge_posts
+
+    a = split_posts(_ens(), SplitConfig(train=0.7, val=0.1), seed=1)
+    train = sorted(a.index[a == "train"])
+    first = judge_posts(train, 0.5, seed=2)
+    second = second_judge_posts(train, first, 0.2, seed=3)
+    policy = set(train) - first - second
+    assert first and second and policy
+    assert not first & second and not first & policy and not second & policy
+    assert len(second) == round(0.2 * len(train))
+    assert second == second_judge_posts(train, first, 0.2, seed=3)
+    assert second != second_judge_posts(train, first, 0.2, seed=4)
+    assert second_judge_posts(train, first, 0.0, seed=3) == set()

@@ -37,6 +37,36 @@ class PairDataset(Dataset):
         return item
 
 
+def train_classifier(cfg, prompts: list[str], texts: list[str], labels: list[int], seed: int):
+    """Fine-tune ``cfg.base_model`` (a :class:`~redditess.config.ClassifierConfig`) on (prompt, text)
+    -> label; returns (model, tokenizer, trainer). The classifier stage (first judge) and the
+    second_judge stage train through here, so the two judges differ only in their labels and posts."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
+
+    from redditess.hub import check_hub_model
+    from redditess.training import common_args
+
+    path = backbone_path(cfg.base_model)
+    check_hub_model(path, param="classifier.base_model", revision=cfg.revision, revision_param="classifier.revision")
+    tok = AutoTokenizer.from_pretrained(path, revision=cfg.revision)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        path, revision=cfg.revision, num_labels=2, id2label={0: "ineffective", 1: "effective"}, label2id={"ineffective": 0, "effective": 1}
+    )
+    args = TrainingArguments(**common_args(seed, epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate))
+    loss_fn = None
+    if cfg.class_balanced:
+        counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=2)
+        weight = torch.tensor(len(labels) / (2 * np.maximum(counts, 1)), dtype=torch.float32)
+
+        def loss_fn(outputs, labels, num_items_in_batch=None):
+            return torch.nn.functional.cross_entropy(outputs.logits.float(), labels, weight=weight.to(labels.device))
+
+    trainer = Trainer(model=model, args=args, train_dataset=PairDataset(tok, prompts, texts, labels, cfg.max_length),
+                      processing_class=tok, compute_loss_func=loss_fn)
+    trainer.train()
+    return model, tok, trainer
+
+
 @torch.inference_mode()
 def predict_proba(model, tokenizer, prompts: list[str], texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
     """P(effective) for each (prompt, text) pair."""

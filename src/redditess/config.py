@@ -374,6 +374,11 @@ class SplitConfig:
     """Fraction of the training posts held out for the evaluation judge (``judge_train.parquet``):
     the judge classifier trains on these posts only, the policy, reward model, DPO and PPO on the
     rest, so the judge is never a sibling of the reward model it checks. 0 shares every post."""
+    second_judge_share: float = 0.2
+    """Fraction of the training posts held out for the second judge (``second_judge_train.parquet``,
+    ``redditess.second_judge``), drawn (seeded) from the posts the first judge does not hold: disjoint
+    from both the first judge's and the policy's posts. 0 holds none (then ``second_judge.kind``
+    ``truth`` stops the second_judge stage)."""
     cross_post_pairs: bool = False
     """Dyadic threads (one comment per post, e.g. post -> first comment -> OP reply) yield no
     same-post preference pair; when true, an effective comment of a post without an ineffective one
@@ -566,6 +571,24 @@ class GenerateConfig:
 
 
 @dataclass(frozen=True)
+class SecondJudgeConfig:
+    kind: Literal["truth", "llm", "none"] = "truth"
+    """The evaluation judge that never saw the ensemble labels (``redditess.second_judge``).
+    ``truth``: a classifier (the classifier stage's code and ``classifier`` settings) trained on the
+    demo simulator's hidden true labels of the ``split.second_judge_share`` posts; a source without
+    that truth (real dumps, praw) stops the stage. ``llm``: the LLM judge ``llm`` through the ledgered
+    judge client. ``none``: no second judge (evaluate reports no ``judge2_`` metrics)."""
+    llm: JudgeConfig | None = None
+    """The LLM judge for ``kind: llm`` (its ``prompt`` asks whether a response to a post is effective
+    support: ``prompts/second_judge_effective_v1.md``); its answers go to ``ledgers/second_judge.jsonl``
+    (held-out comments) and ``ledgers/second_judge_generations.jsonl`` (the arms' responses)."""
+    epochs: float = 5.0
+    """Training epochs of the ``truth`` classifier (its other settings are ``classifier``'s): it has
+    fewer posts than the first judge (``split.second_judge_share``), and at ``classifier.epochs`` it
+    underfits (demo, 2 epochs: balanced accuracy 0.63 against the truth; 5 epochs: 0.72)."""
+
+
+@dataclass(frozen=True)
 class EvaluateConfig:
     threshold: float = 0.5
     """Judge probability at or above which a response counts as effective support."""
@@ -573,7 +596,8 @@ class EvaluateConfig:
     """Bootstrap resamples (over posts) for the confidence intervals."""
     min_judge_balanced_accuracy: float = 0.65
     """A judge whose balanced accuracy on held-out labeled comments is below this is reported but
-    marked unusable (``judge_usable`` 0): claims resting on its verdicts then fail their precondition."""
+    marked unusable (``judge_usable`` 0): claims resting on its verdicts then fail their precondition.
+    The second judge is held to the same bound (``judge2_usable``; on true labels where they exist)."""
     on_topic_quantile: float = 0.5
     """A response is on topic when its TF-IDF cosine to its own post exceeds this quantile of its
     cosines to the other test posts (a shuffled-post baseline)."""
@@ -601,6 +625,8 @@ class Params:
     """The crisis and safety lane: detection (split) and safety evaluation (evaluate)."""
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     """Stage classifier (also the evaluation judge)."""
+    second_judge: SecondJudgeConfig = field(default_factory=SecondJudgeConfig)
+    """Stage second_judge: the evaluation judge independent of the ensemble labels."""
     sft: SftConfig = field(default_factory=SftConfig)
     """Stage sft: the policy model and its supervised fine-tuning."""
     reward_model: RewardModelConfig = field(default_factory=RewardModelConfig)
@@ -693,6 +719,7 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "aggregate.golden_min_votes": GE1, "aggregate.golden_min_confidence": FRAC,
     "agreement.bootstrap": GE1, "dimensions.threshold": SIGNED, "dimensions.bootstrap": GE1,
     "split.train": FRAC, "split.val": FRAC, "split.judge_share": (0, 1, True),
+    "split.second_judge_share": (0, 1, True), "second_judge.epochs": GT0,
     "classifier.max_length": GE1, "classifier.epochs": GT0, "classifier.batch_size": GE1,
     "classifier.learning_rate": GT0, "classifier.max_train_examples": GE0,
     "sft.vocab_size": GE1, "sft.n_embd": GE1, "sft.n_layer": GE1, "sft.n_head": GE1, "sft.max_prompt_tokens": GE1,
@@ -710,6 +737,9 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "evaluate.threshold": FRAC, "evaluate.bootstrap": GE1, "evaluate.min_judge_balanced_accuracy": FRAC,
     "evaluate.on_topic_quantile": FRAC,
 }
+# The second judge's LLM settings obey the label judges' ranges.
+RANGES.update({k.replace("label.judges[]", "second_judge.llm", 1): v for k, v in list(RANGES.items())
+               if k.startswith("label.judges[].")})
 REGEX_LISTS = ("label.op_reply.gratitude_patterns", "label.op_reply.rejection_patterns",
                "label.op_reply.commiseration_patterns", "label.op_reply.agreement_patterns",
                "label.op_reply.question_patterns")
@@ -765,6 +795,11 @@ def check_values(params: Params, source: str) -> None:
         fail("sft.n_head", f"must divide sft.n_embd ({params.sft.n_embd}), got {params.sft.n_head}")
     if params.split.judge_share >= 1:
         fail("split.judge_share", f"must be < 1 (the policy needs training posts), got {params.split.judge_share}")
+    if params.split.judge_share + params.split.second_judge_share >= 1:
+        fail("split.second_judge_share", "split.judge_share + split.second_judge_share must be < 1 (the policy needs "
+             f"training posts), got {params.split.judge_share} + {params.split.second_judge_share}")
+    if params.second_judge.kind == "llm" and params.second_judge.llm is None:
+        fail("second_judge.llm", "must name the LLM judge (name, model, ...) when second_judge.kind is llm")
     for key in REGEX_LISTS:
         section, _, attr = key.rpartition(".")
         obj = params

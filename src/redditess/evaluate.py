@@ -65,3 +65,43 @@ def lane_metrics(gens: pd.DataFrame, arms: list[str], aligned: tuple[str, ...], 
         out[f"{key}_min_aligned_minus_sft_ci_low"] = min(low for low, _ in cis.values())
         out[f"{key}_min_aligned_minus_sft_ci_high"] = cis[worst][1]
     return out
+
+
+def judge_discrimination(prob: np.ndarray, label: np.ndarray, threshold: float, prefix: str = "judge") -> dict[str, float]:
+    """ROC-AUC, balanced accuracy, TPR and FPR of a judge on labeled comments (keys ``<prefix>_...``)."""
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    pred = (prob >= threshold).astype(int)
+    both = len(set(label.tolist())) == 2
+    return {
+        f"{prefix}_test_comments": int(len(label)),
+        f"{prefix}_roc_auc": float(roc_auc_score(label, prob)) if both else float("nan"),
+        f"{prefix}_balanced_accuracy": float(balanced_accuracy_score(label, pred)) if both else float("nan"),
+        f"{prefix}_true_positive_rate": float(pred[label == 1].mean()) if (label == 1).any() else float("nan"),
+        f"{prefix}_false_positive_rate": float(pred[label == 0].mean()) if (label == 0).any() else float("nan"),
+    }
+
+
+def pair_metrics(wide: dict, a: str, b: str, n_boot: int, rng: np.random.Generator, prefix: str = "") -> dict[str, float]:
+    """Arm ``a`` against arm ``b`` on the same posts (``wide``: post x arm frames ``effective``,
+    ``effective_usable``, ``prob``, ``words``): the difference of judged rates with its bootstrap CI,
+    also counting only usable responses; the win rate (a's probability above b's, a tie a half) with
+    its CI; the length-controlled difference. Keys ``<prefix><a>_minus_<b>[_usable|_length_controlled]``
+    and ``<prefix>win_rate_<a>_vs_<b>``, each with ``_ci_low``/``_ci_high``."""
+    from redditess.diagnostics import length_controlled_difference
+
+    key, out = f"{prefix}{a}_minus_{b}", {}
+    for col, suffix in (("effective", ""), ("effective_usable", "_usable")):
+        diff = (wide[col][a] - wide[col][b]).to_numpy()
+        low, high = bootstrap_mean_ci(diff, n_boot, rng)
+        out.update({f"{key}{suffix}": float(diff.mean()), f"{key}{suffix}_ci_low": low, f"{key}{suffix}_ci_high": high})
+    pa, pb = wide["prob"][a], wide["prob"][b]
+    win = np.where(pa > pb, 1.0, np.where(pa == pb, 0.5, 0.0))
+    low, high = bootstrap_mean_ci(win, n_boot, rng)
+    win_key = f"{prefix}win_rate_{a}_vs_{b}"
+    out.update({win_key: float(win.mean()), f"{win_key}_ci_low": low, f"{win_key}_ci_high": high})
+    lc = length_controlled_difference(wide["effective"][a].to_numpy(), wide["effective"][b].to_numpy(),
+                                      wide["words"][a].to_numpy(), wide["words"][b].to_numpy())
+    out.update(zip((f"{key}_length_controlled", f"{key}_length_controlled_ci_low", f"{key}_length_controlled_ci_high"), lc,
+                   strict=True))
+    return out

@@ -45,6 +45,18 @@ def judge_posts(train_posts: list[str], share: float, seed: int) -> set[str]:
     return set(posts[rng.permutation(len(posts))[: int(round(share * len(posts)))]].tolist())
 
 
+def second_judge_posts(train_posts: list[str], first_judge: set[str], share: float, seed: int) -> set[str]:
+    """The seeded ``share`` of the training posts (counted over all of them) held out for the second
+    judge, drawn from those the first judge does not hold: disjoint from the first judge's posts and
+    from the policy's (the rest)."""
+    if not 0 <= share < 1:
+        raise InputError(f"params.yaml: split.second_judge_share must be in [0, 1), got {share}")
+    rest = np.array(sorted(set(train_posts) - first_judge))
+    n = min(len(rest), int(round(share * len(train_posts))))
+    rng = np.random.default_rng(seed)
+    return set(rest[rng.permutation(len(rest))[:n]].tolist())
+
+
 def preference_pairs(rows: pd.DataFrame, max_per_post: int, seed: int, cross_post: bool = False) -> pd.DataFrame:
     """Same-post pairs (effective comment preferred over an ineffective one), seeded sample.
 

@@ -1,0 +1,210 @@
+"""The second evaluation judge (redditess.second_judge, stage second_judge): trained on the demo's true
+labels, or an LLM through the real openai client against a loopback server; its judge2_ verdicts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from redditess.config import EvaluateConfig, JudgeConfig
+from redditess.second_judge import LlmJudge, attach_truth, second_judge_metrics
+
+from conftest import ROOT, run_stage, stage_env
+from fake_openai import FakeOpenAI
+
+PAIRS = (("sft", "base"), ("dpo", "base"), ("dpo", "sft"))
+
+
+def _gens(n_posts=40, seed=0):
+    """base judged effective on a quarter of the posts, sft on half, dpo on all but one in ten."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_posts):
+        for model, p in (("base", 0.25), ("sft", 0.5), ("dpo", 0.9)):
+            eff = (i % 20) / 20 < p
+            rows.append(dict(post_id=f"p{i:03d}", model=model, prob2=0.9 if eff else 0.1, effective=float(eff),
+                             usable=bool(model != "dpo" or i % 2), words=float(rng.integers(5, 40))))
+    return pd.DataFrame(rows)
+
+
+DISCRIMINATION = {"judge_roc_auc": 0.8, "judge_balanced_accuracy": 0.6, "judge_false_positive_rate": 0.3,
+                  "judge_true_positive_rate": 0.5, "judge_test_comments": 50, "truth_roc_auc": 0.9,
+                  "truth_balanced_accuracy": 0.8, "truth_false_positive_rate": 0.2, "truth_true_positive_rate": 0.8,
+                  "truth_test_comments": 48, "train_posts": 7, "enabled": 1}
+
+
+def test_metrics_are_the_first_judges_computed_for_the_second():
+    gens = _gens()
+    out = second_judge_metrics(gens, DISCRIMINATION, ["base", "sft", "dpo"], PAIRS, EvaluateConfig(bootstrap=200),
+                               np.random.default_rng(0))
+    assert out["judge2_effective_rate_base"] == pytest.approx(0.25)
+    assert out["judge2_effective_rate_sft"] == pytest.approx(0.5)
+    assert out["judge2_effective_rate_dpo"] == pytest.approx(0.9)
+    assert out["judge2_effective_rate_usable_dpo"] == pytest.approx(0.45)  # every other dpo answer unusable
+    assert out["judge2_effective_rate_sft_ci_low"] < 0.5 < out["judge2_effective_rate_sft_ci_high"]
+    assert out["judge2_dpo_minus_sft"] == pytest.approx(0.4) and out["judge2_dpo_minus_base"] == pytest.approx(0.65)
+    assert out["judge2_dpo_minus_sft_ci_low"] > 0 and out["judge2_dpo_minus_sft_usable"] == pytest.approx(-0.05)
+    assert out["judge2_win_rate_dpo_vs_sft"] == pytest.approx(0.4 + 0.6 * 0.5)  # ties count a half
+    assert "judge2_dpo_minus_sft_length_controlled_ci_high" in out
+    # discrimination carried over, named like the first judge's; the stage's other counts are not
+    assert out["judge2_roc_auc"] == 0.8 and out["judge2_truth_balanced_accuracy"] == 0.8 and "judge2_train_posts" not in out
+    assert out["judge2_agreement_with_judge"] == 1.0 and out["judge2_abstentions"] == 0
+    # usable: the true labels decide where they exist (0.8 >= 0.65), else the ensemble's (0.6 < 0.65)
+    assert out["judge2_usable"] == 1.0
+    no_truth = {k: v for k, v in DISCRIMINATION.items() if not k.startswith("truth_")}
+    assert second_judge_metrics(gens, no_truth, ["base", "sft", "dpo"], PAIRS, EvaluateConfig(bootstrap=50),
+                                np.random.default_rng(0))["judge2_usable"] == 0.0
+
+
+def test_an_abstention_counts_as_not_effective_and_is_counted():
+    gens = _gens()
+    gens.loc[(gens.model == "sft") & (gens.prob2 > 0.5), "prob2"] = np.nan
+    out = second_judge_metrics(gens, DISCRIMINATION, ["base", "sft", "dpo"], PAIRS, EvaluateConfig(bootstrap=50),
+                               np.random.default_rng(0))
+    assert out["judge2_effective_rate_sft"] == 0.0 and out["judge2_abstentions"] == 20
+
+
+def test_null_truth_is_dropped_and_counted():
+    rows = pd.DataFrame({"comment_id": ["a", "b", "c"], "post_id": "p"})
+    kept, dropped = attach_truth(rows, pd.DataFrame({"comment_id": ["a", "c"], "effective": [1, 0]}))
+    assert kept.comment_id.tolist() == ["a", "c"] and kept.truth_label.tolist() == [1, 0] and dropped == 1
+
+
+def _llm_cfg(url, **kw):
+    return JudgeConfig(**{**dict(name="second", model="fake-judge", base_url=url, api_key_env="FAKE_JUDGE_KEY",
+                                 prompt=str(ROOT / "prompts/second_judge_effective_v1.md"), concurrency=4, max_retries=4,
+                                 backoff_seconds=0.01, timeout_seconds=2.0), **kw})
+
+
+def test_llm_judge_scores_through_the_ledgered_client(tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_JUDGE_KEY", "sk-test")
+    ledger = tmp_path / "second_judge.jsonl"
+    prompts = ["My dog died\nI can't stop crying.", "Exams\nI panic before every exam."] * 3
+    responses = ["I'm so sorry, losing a dog is losing family. It is okay to cry.", "Just get over it.",
+                 "ok", "Try this: breathe in for four counts before you start. It helped me.",
+                 "You're not alone, I went through the same thing after mine died.", "nobody cares lol"]
+    with FakeOpenAI(seed=2, p429=0.2, p500=0.1) as server:
+        judge = LlmJudge(_llm_cfg(server.url), ledger, seed=0)
+        prob = judge.score(prompts, responses)
+        assert prob.tolist() == [1.0, 0.0, 0.0, 1.0, 1.0, 0.0]  # the fake calls dismissive or one-word replies ineffective
+        assert server.faults["429"] + server.faults["500"] > 0 and judge.stats.counts["answered"] == 6
+        assert judge.stats.estimate["cost"] >= 0 and judge.stats.prompt_tokens > 0
+        sent = server.requests
+        # its own prompt, not the labelling one: the post and the response are in it
+        body = json.loads(ledger.read_text().splitlines()[0])
+        assert body["status"] == "answered"
+        again = LlmJudge(_llm_cfg(server.url), ledger, seed=0)
+        assert again.score(prompts, responses).tolist() == prob.tolist()
+        assert server.requests == sent and again.stats.counts["cached"] == 6  # the ledger answers a re-run
+        # a post taken down: its requests leave the ledger with it
+        LlmJudge(_llm_cfg(server.url), ledger, seed=0).score(prompts[1:], responses[1:])
+        assert server.requests == sent and len(ledger.read_text().splitlines()) == 5
+
+
+# --------------------------------------------------------------------------- the stage
+@pytest.fixture
+def repo(tiny_data_repo, tmp_path):
+    dest = tmp_path / "repo"
+    shutil.copytree(tiny_data_repo, dest, symlinks=True)
+    return dest
+
+
+def _set(repo, section: dict) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["second_judge"] = {**params["second_judge"], **section}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.mark.slow
+def test_stage_trains_on_true_labels_and_reports_both_discriminations(repo):
+    split = json.loads((repo / "metrics/split.json").read_text())
+    assert split["second_judge_train_posts"] > 0
+    run_stage(repo, "second_judge")
+    m = json.loads((repo / "metrics/second_judge.json").read_text())
+    assert m["enabled"] == 1 and m["train_posts"] == split["second_judge_train_posts"]
+    # TINY caps training examples at 48; every comment is either trained on or dropped for want of a truth
+    assert m["train_comments"] == min(48, split["second_judge_train_comments"] - m["train_dropped_no_truth"])
+    for basis in ("judge", "truth"):
+        for key in ("roc_auc", "balanced_accuracy", "false_positive_rate"):
+            assert 0 <= m[f"{basis}_{key}"] <= 1, (basis, key)
+    assert m["judge_test_comments"] == split["test_comments"]
+    assert json.loads((repo / "models/second_judge/second_judge.json").read_text()) == {"kind": "truth"}
+    assert (repo / "models/second_judge/model.safetensors").exists() and (repo / "ledgers/second_judge.jsonl").exists()
+
+    # A source without a truth (a real dump): one line naming the param, no output taken as done.
+    shutil.rmtree(repo / "models/second_judge")
+    (repo / "data/raw/truth.jsonl").write_text("")
+    proc = run_stage(repo, "second_judge", check=False)
+    assert proc.returncode == 2 and not (repo / "models/second_judge").exists()
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: second_judge: second_judge.kind is truth") and "none" in line
+
+    _set(repo, {"kind": "none"})
+    run_stage(repo, "second_judge")
+    assert json.loads((repo / "models/second_judge/second_judge.json").read_text()) == {"kind": "none"}
+    assert json.loads((repo / "metrics/second_judge.json").read_text()) == {"enabled": 0}
+
+
+@pytest.mark.slow
+def test_stage_asks_the_llm_judge_once_then_reads_its_ledger(repo):
+    with FakeOpenAI(seed=3, p429=0.05) as server:
+        _set(repo, {"kind": "llm", "llm": {"name": "second", "model": "fake-judge", "base_url": server.url,
+                                           "api_key_env": "FAKE_JUDGE_KEY", "prompt": "prompts/second_judge_effective_v1.md",
+                                           "backoff_seconds": 0.01, "concurrency": 4}})
+        env = dict(stage_env(repo), FAKE_JUDGE_KEY="sk-test")
+        cmd = [sys.executable, "stages/second_judge.py"]
+        proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        m = json.loads((repo / "metrics/second_judge.json").read_text())
+        n = m["judge_test_comments"] + m["abstained"]
+        assert m["requests_sent"] >= n > 0 and m["from_ledger"] == 0 and 0 <= m["judge_balanced_accuracy"] <= 1
+        assert "truth_roc_auc" in m  # the demo source has true labels: the LLM judge is checked on them too
+        assert len((repo / "ledgers/second_judge.jsonl").read_text().splitlines()) == n
+        spec = json.loads((repo / "models/second_judge/second_judge.json").read_text())
+        assert spec["kind"] == "llm" and spec["model"] == "fake-judge" and len(spec["prompt_sha256"]) == 64
+        sent = server.requests
+        proc = subprocess.run(cmd, cwd=repo, env={k: v for k, v in env.items() if k != "FAKE_JUDGE_KEY"},
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert server.requests == sent and json.loads((repo / "metrics/second_judge.json").read_text())["from_ledger"] == n
+
+
+def test_evaluate_hook_judges_the_arms_with_the_llm_and_keeps_its_own_ledger(tmp_path, monkeypatch):
+    """second_judge_verdicts, as evaluate calls it: the spec the stage left, the LLM through the real
+    openai client, answers in ledgers/second_judge_generations.jsonl, judge2_ metrics."""
+    import dataclasses
+
+    from redditess.config import Params, SecondJudgeConfig
+    from redditess.second_judge import GENERATIONS_LEDGER, second_judge_verdicts
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FAKE_JUDGE_KEY", "sk-test")
+    (tmp_path / "models/second_judge").mkdir(parents=True)
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/second_judge.json").write_text(json.dumps({"judge_balanced_accuracy": 0.8, "judge_roc_auc": 0.8}))
+    posts = pd.Series({f"p{i}": f"Post {i}\nI feel low." for i in range(8)})
+    answers = {"base": "ok", "sft": "I'm sorry you feel low, that sounds exhausting.", "dpo": "I'm sorry. Try this: start small today."}
+    gens = pd.DataFrame([dict(post_id=p, model=m, response=r, usable=True, words=float(len(r.split()) + i % 3), effective=1.0)
+                         for i, p in enumerate(posts.index) for m, r in answers.items()])
+    with FakeOpenAI(seed=4) as server:
+        params = dataclasses.replace(Params(), second_judge=SecondJudgeConfig(kind="llm", llm=_llm_cfg(server.url)))
+        (tmp_path / "models/second_judge/second_judge.json").write_text(json.dumps({"kind": "truth"}))
+        with pytest.raises(Exception, match="holds a 'truth' judge but second_judge.kind is 'llm'"):
+            second_judge_verdicts(gens, posts, ["base", "sft", "dpo"], PAIRS, params)
+        (tmp_path / "models/second_judge/second_judge.json").write_text(json.dumps({"kind": "llm"}))
+        out = second_judge_verdicts(gens, posts, ["base", "sft", "dpo"], PAIRS, params)
+        assert server.requests == len(gens)
+    assert out["judge2_effective_rate_base"] == 0.0 and out["judge2_effective_rate_dpo"] == 1.0
+    assert out["judge2_dpo_minus_base"] == 1.0 and out["judge2_win_rate_dpo_vs_sft"] == 0.5
+    assert out["judge2_usable"] == 1.0 and out["judge2_agreement_with_judge"] == pytest.approx(2 / 3)
+    assert len((tmp_path / GENERATIONS_LEDGER).read_text().splitlines()) == len(gens)
+    none = dataclasses.replace(Params(), second_judge=SecondJudgeConfig(kind="none"))
+    (tmp_path / "models/second_judge/second_judge.json").write_text(json.dumps({"kind": "none"}))
+    assert second_judge_verdicts(gens, posts, ["base", "sft", "dpo"], PAIRS, none) == {}
