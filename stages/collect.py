@@ -15,13 +15,16 @@ hex digits of the file's SHA-256 (``sha256:<hex>:<line>``; the manifest maps the
 stderr names it by its path. Dump files are read ``collect.workers`` at a time, one process each. Every record is minimised, its author pseudonymised (salt from
 ``$REDDITESS_SALT``; its keyed fingerprint goes to report.json so later stages can check they use
 the same salt) and its text scrubbed of personal data before it is written (see
-``redditess.privacy``). Comments on a parent cycle (their own parent, or ``a -> b -> a``) are
-dropped and counted. Dump records wait in a SQLite store in the stage's scratch folder inside the
+``redditess.privacy``). Comments on a parent cycle (their own parent, or ``a -> b -> a``, within one thread) are
+dropped and counted; cycles and taken-down subtrees are found one thread at a time, so memory stays
+flat in the number of records (a comment whose parent lies in another thread is left to threads,
+which counts it as detached). Dump records wait in a SQLite store in the stage's scratch folder inside the
 workspace, removed when the stage ends (or at its next start after a kill).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -78,6 +81,9 @@ def main() -> None:
 
         def comments() -> Iterator[dict]:
             return store.records("comment")
+
+        def threads() -> Iterator[list[dict]]:
+            return store.threads()
     else:
         if cfg.source == "demo":
             out = demo.simulate(cfg.demo, params.seed)
@@ -97,8 +103,16 @@ def main() -> None:
         def comments() -> Iterator[dict]:
             return iter(coms)
 
-    cyclic = comment_cycles(comments())
-    taken = removed_comments(comments(), takedown)
+        def threads() -> Iterator[list[dict]]:
+            by_link = sorted(coms, key=lambda c: (str(c.get("link_id")), c["id"]))
+            return (list(g) for _, g in itertools.groupby(by_link, key=lambda c: str(c.get("link_id"))))
+
+    # one thread at a time: a parent cycle or a taken-down subtree lies within its thread
+    cyclic: set[str] = set()
+    taken: set[str] = set()
+    for thread in threads():
+        cyclic |= comment_cycles(thread)
+        taken |= removed_comments(thread, takedown)
     gone = taken | cyclic
     with atomic_path(RAW) as tmp:
         tmp.mkdir()

@@ -307,7 +307,7 @@ class RecordStore:
     the copies alone, never on the order files or lines are read in (file names, worker count).
     """
 
-    UPSERT = ("ON CONFLICT(kind, id) DO UPDATE SET retrieved = excluded.retrieved, json = excluded.json "
+    UPSERT = ("ON CONFLICT(kind, id) DO UPDATE SET retrieved = excluded.retrieved, link = excluded.link, json = excluded.json "
               "WHERE excluded.retrieved > r.retrieved OR (excluded.retrieved = r.retrieved AND excluded.json > r.json)")
 
     def __init__(self, path: Path):
@@ -315,20 +315,22 @@ class RecordStore:
         self.db = sqlite3.connect(path)
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
-        self.db.execute("CREATE TABLE IF NOT EXISTS r (kind TEXT, id TEXT, retrieved INTEGER, json BLOB, PRIMARY KEY (kind, id))")
+        self.db.execute("CREATE TABLE IF NOT EXISTS r (kind TEXT, id TEXT, retrieved INTEGER, link TEXT, json BLOB, "
+                        "PRIMARY KEY (kind, id))")
         self.puts = 0
 
     def put(self, kind: str, rec: dict) -> None:
         """Store ``rec`` (kept if it wins over an earlier copy of its id)."""
         retrieved = int(rec.get("retrieved_on") or rec.get("retrieved_utc") or 0)
-        self.db.execute(f"INSERT INTO r VALUES (?, ?, ?, ?) {self.UPSERT}", (kind, rec["id"], retrieved, orjson.dumps(rec)))
+        self.db.execute(f"INSERT INTO r VALUES (?, ?, ?, ?, ?) {self.UPSERT}",
+                        (kind, rec["id"], retrieved, rec.get("link_id"), orjson.dumps(rec)))
         self.puts += 1
 
     def merge(self, other: Path) -> None:
         """Take in the records of another store's file (the same rule picks among copies)."""
         self.db.commit()
         self.db.execute("ATTACH DATABASE ? AS w", (str(other),))
-        self.db.execute(f"INSERT INTO r SELECT kind, id, retrieved, json FROM w.r WHERE true {self.UPSERT}")
+        self.db.execute(f"INSERT INTO r SELECT kind, id, retrieved, link, json FROM w.r WHERE true {self.UPSERT}")
         self.db.commit()
         self.db.execute("DETACH DATABASE w")
 
@@ -338,6 +340,20 @@ class RecordStore:
     def records(self, kind: str) -> Iterator[dict]:
         for (blob,) in self.db.execute("SELECT json FROM r WHERE kind=? ORDER BY id", (kind,)):
             yield orjson.loads(blob)
+
+    def threads(self) -> Iterator[list[dict]]:
+        """The comments grouped by thread (``link_id``), each group in id order: one thread in memory."""
+        self.db.execute("CREATE INDEX IF NOT EXISTS r_link ON r (kind, link, id)")
+        group: list[dict] = []
+        current = None
+        for link, blob in self.db.execute("SELECT link, json FROM r WHERE kind='comment' ORDER BY link, id"):
+            if group and link != current:
+                yield group
+                group = []
+            current = link
+            group.append(orjson.loads(blob))
+        if group:
+            yield group
 
     def close(self) -> None:
         self.db.close()
