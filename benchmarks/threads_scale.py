@@ -131,7 +131,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--millions", type=float, nargs="+", default=[1, 2, 4], help="comments per run, in millions")
     ap.add_argument("--workers", type=int, default=2, help="collect.workers")
-    ap.add_argument("--memory-mb", type=int, default=512, help="threads.memory_mb")
+    ap.add_argument("--memory-mb", type=int, default=256, help="threads.memory_mb")
     ap.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: a temporary one)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "threads_scale.json")
     ap.add_argument("--seed", type=int, default=0)

@@ -146,7 +146,7 @@ class FilterConfig:
 class ThreadsConfig:
     filters: FilterConfig = field(default_factory=FilterConfig)
     """The RedditESS thread filters."""
-    memory_mb: int = 512
+    memory_mb: int = 256
     """Memory DuckDB may use to sort the comments by thread; past it, it spills to the stage's
     scratch folder (the output is the same for any value; more is faster on large dumps)."""
 

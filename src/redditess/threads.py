@@ -324,21 +324,30 @@ class _FrameWriter:
         self.writer.close()
 
 
-def _stream(con, sql: str, params: list) -> Iterator[dict]:
-    """The rows of a DuckDB query, a batch at a time, as dicts without their null fields."""
-    reader = con.execute(sql, params).fetch_record_batch(BATCH)
-    for batch in reader:
+def _quoted(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _sorted_copy(con, source: Path, select: str, order: str, dest: Path) -> None:
+    """Have DuckDB write ``select`` of the Parquet file ``source`` to ``dest`` sorted by ``order``:
+    a blocking sort that spills to disk past the memory limit (a streamed ORDER BY result was seen
+    keeping its sorted blocks pinned while it was read, so memory grew with the records)."""
+    con.execute(f"COPY (SELECT {select} FROM read_parquet({_quoted(source)}) ORDER BY {order}) TO {_quoted(dest)} "
+                f"(FORMAT parquet, ROW_GROUP_SIZE {BATCH})")
+
+
+def _stream(path: Path) -> Iterator[dict]:
+    """The rows of a Parquet file, a batch at a time, as dicts without their null fields."""
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH, use_threads=False):
         for row in batch.to_pylist():
             yield {k: v for k, v in row.items() if v is not None}
 
 
-def _threads(con, rc: Path) -> Iterator[tuple[str | None, list[dict]]]:
-    """(post id, its comments in id order) in post-id order; the post id is ``link_id`` less its
-    ``t3_`` prefix, null for a comment without one (those come last)."""
-    cols = ", ".join(f'"{c}"' for c in COMMENT_FIELDS)
+def _threads(path: Path) -> Iterator[tuple[str | None, list[dict]]]:
+    """(post id, its comments in id order) from the comments sorted by ``_post, id``, where
+    ``_post`` is ``link_id`` less its ``t3_`` prefix (null, sorted last, for a comment without one)."""
     current, group = None, []
-    for rec in _stream(con, f"SELECT substr(link_id, 4) AS _post, {cols} FROM read_parquet(?) ORDER BY _post, id",
-                       [str(rc)]):
+    for rec in _stream(path):
         post = rec.pop("_post", None)
         if group and post != current:
             yield current, group
@@ -359,16 +368,19 @@ def build_units_out_of_core(rs: Path, rc: Path, filters: FilterConfig, bot_autho
     att = Attrition(records_in=pq.ParquetFile(rs).metadata.num_rows + pq.ParquetFile(rc).metadata.num_rows)
     rule = ThreadRule(filters, bot_authors)
     scratch.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(config={"memory_limit": f"{memory_mb}MB", "temp_directory": str(scratch),
-                                 "threads": 2})
+    con = duckdb.connect(config={"memory_limit": f"{memory_mb}MB", "temp_directory": str(scratch / "spill"),
+                                 "threads": 2, "preserve_insertion_order": True})
+    sorted_comments, sorted_posts = scratch / "comments_by_thread.parquet", scratch / "posts_by_id.parquet"
+    _sorted_copy(con, rc, "substr(link_id, 4) AS _post, " + ", ".join(f'"{c}"' for c in COMMENT_FIELDS), "_post, id",
+                 sorted_comments)
+    _sorted_copy(con, rs, ", ".join(f'"{c}"' for c in POST_FIELDS), "id", sorted_posts)
+    con.close()  # its memory goes back before the merge
     units_out = _FrameWriter(units_path, UNIT_SCHEMA, units_frame)
     posts_out = _FrameWriter(posts_path, POST_SCHEMA, posts_frame)
     n_posts = n_units = with_op = 0
-    # Two cursors: the posts stream and the comments stream are read side by side.
-    threads = _threads(con.cursor(), rc)
+    threads = _threads(sorted_comments)
     nxt = next(threads, None)
-    cols = ", ".join(f'"{c}"' for c in POST_FIELDS)
-    for post in _stream(con.cursor(), f"SELECT {cols} FROM read_parquet(?) ORDER BY id", [str(rs)]):
+    for post in _stream(sorted_posts):
         pid = post["id"]
         while nxt is not None and nxt[0] is not None and nxt[0] < pid:
             att.dropped["comment_orphan_no_post"] += len(nxt[1])
