@@ -12,14 +12,16 @@ of every dump file read, checked against ``collect.dump.sha256sums`` when set; e
 sources) and ``metrics/collect.json``. ``data/raw`` names no file, so a renamed dump with the same
 content leaves it unchanged: the report names a malformed line or a damaged file by the first 16
 hex digits of the file's SHA-256 (``sha256:<hex>:<line>``; the manifest maps them to paths), and
-stderr names it by its path. Dump files are read ``collect.workers`` at a time, one process each. Every record is minimised, its author pseudonymised (salt from
-``$REDDITESS_SALT``; its keyed fingerprint goes to report.json so later stages can check they use
-the same salt) and its text scrubbed of personal data before it is written (see
-``redditess.privacy``). Comments on a parent cycle (their own parent, or ``a -> b -> a``, within one thread) are
-dropped and counted; cycles and taken-down subtrees are found one thread at a time, so memory stays
-flat in the number of records (a comment whose parent lies in another thread is left to threads,
-which counts it as detached). Dump records wait in a SQLite store in the stage's scratch folder inside the
-workspace, removed when the stage ends (or at its next start after a kill).
+stderr names it by its path. Dump files are read ``collect.workers`` at a time, one process each.
+
+Every record is minimised, its author pseudonymised (salt from ``$REDDITESS_SALT``; its keyed
+fingerprint goes to report.json so later stages can check they use the same salt) and its text
+scrubbed of personal data before it is written (see ``redditess.privacy``). Comments on a parent
+cycle (their own parent, or ``a -> b -> a``, within one thread) are dropped and counted; cycles and
+taken-down subtrees are found one thread at a time, so memory stays flat in the number of records
+(a comment whose parent lies in another thread is left to threads, which counts it as detached).
+Dump records wait in a SQLite store in the stage's scratch folder inside the workspace, removed
+when the stage ends (or at its next start after a kill).
 """
 
 from __future__ import annotations

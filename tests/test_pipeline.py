@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, TINY, copy_pipeline, output_text, run_stage, stage_env, write_params
-
 from redditess.io import iter_raw
+
+from conftest import ROOT, TINY, copy_pipeline, output_text, run_stage, stage_env, write_params
 
 pytestmark = pytest.mark.slow
 

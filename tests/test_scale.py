@@ -12,13 +12,14 @@ import pandas as pd
 import pytest
 import zstandard
 
-from conftest import copy_pipeline, run_stage, write_params
 from redditess import threads as threads_mod
 from redditess.config import DemoConfig, FilterConfig
 from redditess.io import RawWriter, iter_raw, read_truth
 from redditess.privacy import anonymize
 from redditess.sources.demo import simulate
 from redditess.threads import build_units, build_units_out_of_core
+
+from conftest import copy_pipeline, run_stage, write_params
 
 SALT = "scale-test-salt-0123456789"
 
