@@ -65,7 +65,7 @@ def main() -> None:
     scratch = scratch_dir()  # inside the workspace; runtime.stage removes it
     files: list[dict] = []
     if cfg.source == "dump":
-        files = manifest.build_manifest(dump.resolve_paths(cfg.dump.paths), Path(cfg.dump.root))
+        files = manifest.build_manifest(dump.resolve_paths(cfg.dump.paths), Path(cfg.dump.root), cfg.workers)
         if cfg.dump.sha256sums:
             manifest.verify(files, Path(cfg.dump.sha256sums))
         store = dump.RecordStore(scratch / "records.sqlite")
