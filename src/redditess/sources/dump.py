@@ -5,8 +5,10 @@ opened with ``max_window_size=2**31``) and read in 4 MiB blocks of whole lines. 
 configured, a compiled byte pattern on the ``"subreddit"`` field runs over each block and only the
 lines it hits are cut out and parsed (with orjson); every other line (most of a monthly dump) is
 counted as ``filtered_subreddit`` without being parsed.
-Kept records go to an on-disk SQLite store keyed by id (the copy retrieved last wins), so memory
-stays flat however large the files are, and records come back sorted by id.
+Kept records go to an on-disk SQLite store keyed by id (the copy retrieved last wins; on a tie the
+greater serialised record), so memory stays flat however large the files are, and records come back
+sorted by id. Files are read ``workers`` at a time, each by its own process into a store of its own,
+merged afterwards by the same rule: the result is the same for any worker count and file names.
 
 Every line is accounted for: kept, filtered (subreddit / time window), superseded by a later copy
 of the same id (``duplicate``), blank, ``null_id``, or malformed (named by file and line; fatal in
