@@ -186,3 +186,10 @@ def test_out_of_core_threads_on_the_shared_real_data(shared_data, tmp_path):
     _same(posts, posts_mem)
     assert att.as_metrics() == att_mem.as_metrics() and att.records_in == len(subs) + len(coms)
     assert len(units) > 300
+
+
+def test_the_raw_schema_has_a_column_for_every_field_collect_keeps():
+    from redditess.io import RAW_SCHEMA
+    from redditess.privacy import KEEP_FIELDS
+
+    assert set(RAW_SCHEMA.names) == KEEP_FIELDS
