@@ -4,26 +4,34 @@
 
 Sources: ``demo`` (the seeded simulator), ``dump`` (RS_/RC_ files, streamed), ``praw`` (live
 listings, or rehydration of the published ids in ``collect.praw.ids_file``). Ids in ``takedown.txt``
-are removed before anything is written. Outputs ``data/raw/`` (RS.ndjson submissions, RC.ndjson
-comments, both sorted by id; truth.jsonl, the demo simulator's hidden truth, empty for real
-sources; report.json, the line accounting), ``data/dumps_manifest.json`` (path, size and SHA-256
+are removed before anything is written. Outputs ``data/raw/`` (RS.parquet submissions, RC.parquet
+comments, both sorted by id, in the fixed schema of ``redditess.io.RAW_SCHEMA``, zstd; truth.parquet,
+the demo simulator's hidden truth, empty for real sources, read with ``redditess.io.read_truth``;
+report.json, the line accounting), ``data/dumps_manifest.json`` (path, size and SHA-256
 of every dump file read, checked against ``collect.dump.sha256sums`` when set; empty for other
 sources) and ``metrics/collect.json``. ``data/raw`` names no file, so a renamed dump with the same
-content leaves it unchanged. Every record is minimised, its author pseudonymised (salt from
-``$REDDITESS_SALT``; its keyed fingerprint goes to report.json so later stages can check they use
-the same salt) and its text scrubbed of personal data before it is written (see
-``redditess.privacy``). Comments on a parent cycle (their own parent, or ``a -> b -> a``) are
-dropped and counted. Dump records wait in a SQLite store in the stage's scratch folder inside the
-workspace, removed when the stage ends (or at its next start after a kill).
+content leaves it unchanged: the report names a malformed line or a damaged file by the first 16
+hex digits of the file's SHA-256 (``sha256:<hex>:<line>``; the manifest maps them to paths), and
+stderr names it by its path. Dump files are read ``collect.workers`` at a time, one process each.
+
+Every record is minimised, its author pseudonymised (salt from ``$REDDITESS_SALT``; its keyed
+fingerprint goes to report.json so later stages can check they use the same salt) and its text
+scrubbed of personal data before it is written (see ``redditess.privacy``). Comments on a parent
+cycle (their own parent, or ``a -> b -> a``, within one thread) are dropped and counted; cycles and
+taken-down subtrees are found one thread at a time, so memory stays flat in the number of records
+(a comment whose parent lies in another thread is left to threads, which counts it as detached).
+Dump records wait in a SQLite store in the stage's scratch folder inside the workspace, removed
+when the stage ends (or at its next start after a kill).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from redditess.config import load_params
-from redditess.io import atomic_path, dumps, write_json, write_metrics
+from redditess.io import TRUTH_SCHEMA, RawWriter, atomic_path, dumps, write_json, write_metrics
 from redditess.privacy import anonymize, salt_fingerprint, salt_from_env
 from redditess.runtime import scratch_dir, stage
 from redditess.sources import demo, dump, live, manifest
@@ -35,12 +43,12 @@ RAW = Path("data/raw")
 def _write(path: Path, rows: Iterable[dict], drop: set[str], salt: str, scrub_pii: bool) -> tuple[int, int]:
     """Write the records not taken down, each minimised, pseudonymised and scrubbed."""
     kept = dropped = 0
-    with open(path, "w", encoding="utf-8") as fh:
+    with RawWriter(path) as out:
         for r in rows:
             if r["id"] in drop:
                 dropped += 1
                 continue
-            fh.write(dumps(anonymize(r, salt, scrub_pii)) + "\n")
+            out.write(anonymize(r, salt, scrub_pii))
             kept += 1
     return kept, dropped
 
@@ -57,11 +65,15 @@ def main() -> None:
     scratch = scratch_dir()  # inside the workspace; runtime.stage removes it
     files: list[dict] = []
     if cfg.source == "dump":
-        files = manifest.build_manifest(dump.resolve_paths(cfg.dump.paths), Path(cfg.dump.root))
+        files = manifest.build_manifest(dump.resolve_paths(cfg.dump.paths), Path(cfg.dump.root), cfg.workers)
         if cfg.dump.sha256sums:
             manifest.verify(files, Path(cfg.dump.sha256sums))
         store = dump.RecordStore(scratch / "records.sqlite")
-        stats = dump.read_dumps(cfg.dump, cfg.strict, store)
+        root = Path(cfg.dump.root).resolve()
+        sha = {e["path"]: e["sha256"] for e in files}
+        labels = {str(p): f"sha256:{sha[p.resolve().relative_to(root).as_posix()][:16]}"
+                  for p in dump.resolve_paths(cfg.dump.paths)}
+        stats = dump.read_dumps(cfg.dump, cfg.strict, store, workers=cfg.workers, labels=labels)
         counts = {f"lines_{k}": v for k, v in sorted(stats.lines.items())}
         report["malformed_examples"] = stats.malformed_examples
         report["damaged_files"] = stats.damaged
@@ -71,6 +83,9 @@ def main() -> None:
 
         def comments() -> Iterator[dict]:
             return store.records("comment")
+
+        def threads() -> Iterator[list[dict]]:
+            return store.threads()
     else:
         if cfg.source == "demo":
             out = demo.simulate(cfg.demo, params.seed)
@@ -90,16 +105,25 @@ def main() -> None:
         def comments() -> Iterator[dict]:
             return iter(coms)
 
-    cyclic = comment_cycles(comments())
-    taken = removed_comments(comments(), takedown)
+        def threads() -> Iterator[list[dict]]:
+            by_link = sorted(coms, key=lambda c: (str(c.get("link_id")), c["id"]))
+            return (list(g) for _, g in itertools.groupby(by_link, key=lambda c: str(c.get("link_id"))))
+
+    # one thread at a time: a parent cycle or a taken-down subtree lies within its thread
+    cyclic: set[str] = set()
+    taken: set[str] = set()
+    for thread in threads():
+        cyclic |= comment_cycles(thread)
+        taken |= removed_comments(thread, takedown)
     gone = taken | cyclic
     with atomic_path(RAW) as tmp:
         tmp.mkdir()
-        n_subs, td_subs = _write(tmp / "RS.ndjson", submissions(), takedown, salt, cfg.scrub_pii)
-        n_coms, td_coms = _write(tmp / "RC.ndjson", comments(), gone, salt, cfg.scrub_pii)
+        n_subs, td_subs = _write(tmp / "RS.parquet", submissions(), takedown, salt, cfg.scrub_pii)
+        n_coms, td_coms = _write(tmp / "RC.parquet", comments(), gone, salt, cfg.scrub_pii)
         truth = [t for t in truth if t["comment_id"] not in gone and t["post_id"] not in takedown]
-        (tmp / "truth.jsonl").write_text("".join(dumps(t) + "\n" for t in sorted(truth, key=lambda t: t["comment_id"])),
-                                         encoding="utf-8")
+        with RawWriter(tmp / "truth.parquet", TRUTH_SCHEMA) as out:
+            for t in sorted(truth, key=lambda t: t["comment_id"]):
+                out.write(t)
         report["counts"] = {"submissions": n_subs, "comments": n_coms, "takedown_submissions": td_subs,
                             "takedown_comments": td_coms - len(cyclic - taken),
                             "dropped_comment_cycle": len(cyclic), **counts}

@@ -36,8 +36,12 @@ def repo(tmp_path, monkeypatch):
 def _raw(repo, submissions, comments, source="dump"):
     raw = repo / "data/raw"
     raw.mkdir(parents=True)
-    (raw / "RS.ndjson").write_text("".join(json.dumps(r) + "\n" for r in submissions))
-    (raw / "RC.ndjson").write_text("".join(json.dumps(r) + "\n" for r in comments))
+    from redditess.io import RawWriter
+
+    for name, rows in (("RS.parquet", submissions), ("RC.parquet", comments)):
+        with RawWriter(raw / name) as out:
+            for r in rows:
+                out.write(r)
     from redditess.privacy import salt_fingerprint
 
     (raw / "report.json").write_text(json.dumps({"source": source, "salt_fingerprint": salt_fingerprint("guard-test-salt-0123456789")}))

@@ -3,6 +3,7 @@ stage, a no-op second run, a directory remote round trip, determinism, and one-l
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -11,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+
+from redditess.io import iter_raw
 
 from conftest import ROOT, TINY, copy_pipeline, output_text, run_stage, stage_env, write_params
 
@@ -198,7 +201,8 @@ def test_malformed_dump_line_is_reported_by_collect(tmp_path, monkeypatch):
     assert "dumps/RC_x.ndjson:2: malformed record" in proc.stderr
     report = json.loads((repo / "data/raw/report.json").read_text())
     assert report["counts"]["lines_malformed"] == 1 and report["counts"]["comments"] == 1
-    assert report["malformed_examples"] == ["dumps/RC_x.ndjson:2: malformed record: invalid literal, expected 'null': line 1 column 1 (char 0)"]
+    digest = hashlib.sha256((repo / "dumps/RC_x.ndjson").read_bytes()).hexdigest()[:16]  # data/raw names no file
+    assert report["malformed_examples"] == [f"sha256:{digest}:2: malformed record: invalid literal, expected 'null': line 1 column 1 (char 0)"]
     write_params(repo, {"collect": {"source": "dump", "strict": True, "dump": {"paths": ["dumps/RC_*.ndjson"]}}})
     proc = run_stage(repo, "collect", check=False)
     assert proc.returncode == 2 and "dumps/RC_x.ndjson:2: malformed record" in proc.stderr
@@ -209,8 +213,7 @@ def test_takedown_removes_a_thread_from_every_output(tmp_path):
     sh(repo, "dvc", "repro", "datacard", "split")
     units = pd.read_parquet(repo / "data/threads.parquet")
     post = units.post_id.iloc[0]
-    comments = [c["id"] for c in map(json.loads, (repo / "data/raw/RC.ndjson").read_text().splitlines())
-                if c["link_id"] == f"t3_{post}"]
+    comments = [c["id"] for c in iter_raw(repo / "data/raw/RC.parquet") if c["link_id"] == f"t3_{post}"]
     needles = [f'"{post}"', f"t3_{post}"] + [f'"{c}"' for c in comments] + [f"t1_{c}" for c in comments]
     assert f'"{post}"' in output_text(repo) and len(comments) >= 2
     (repo / "takedown.txt").write_text(f"t3_{post}  # requested by the author\n")

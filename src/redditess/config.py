@@ -106,6 +106,9 @@ class CollectConfig:
     links to a person, card numbers, SSNs, self-stated names) in titles, bodies and flair by typed
     ``{{KIND}}`` placeholders before any record is written (see redditess.privacy). Control and
     invisible characters are removed either way."""
+    workers: int = 2
+    """Dump files read at the same time, each in its own process (one file per process); the output
+    is byte-identical for any number."""
     demo: DemoConfig = field(default_factory=DemoConfig)
     """Settings of the demo simulator."""
     dump: DumpConfig = field(default_factory=DumpConfig)
@@ -143,6 +146,9 @@ class FilterConfig:
 class ThreadsConfig:
     filters: FilterConfig = field(default_factory=FilterConfig)
     """The RedditESS thread filters."""
+    memory_mb: int = 256
+    """Memory DuckDB may use to sort the comments by thread; past it, it spills to the stage's
+    scratch folder (the output is the same for any value; more is faster on large dumps)."""
 
 
 # --------------------------------------------------------------------------- label / aggregate
@@ -702,7 +708,7 @@ ANY = (None, None, True)
 RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "seed": GE0,
     "collect.demo.n_threads": GE1, "collect.demo.start_utc": GE0, "collect.demo.end_utc": GE0,
-    "collect.dump.start_utc": GE0, "collect.dump.end_utc": GE0,
+    "collect.dump.start_utc": GE0, "collect.dump.end_utc": GE0, "collect.workers": GE1, "threads.memory_mb": GE1,
     "collect.praw.limit": GE1, "collect.praw.replace_more_limit": GE0, "collect.praw.max_retries": GE0,
     "collect.praw.backoff_seconds": GE0,
     "threads.filters.min_op_replies": GE0,

@@ -142,3 +142,89 @@ def write_csv(path: str | Path, df: pd.DataFrame, sort_by: list[str]) -> None:
     df = df.sort_values(sort_by, kind="mergesort") if len(df) else df
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g", lineterminator="\n")
+
+
+# --------------------------------------------------------------------------- data/raw
+# collect writes its records as Parquet (zstd) with this fixed schema: one column per field
+# ``privacy.KEEP_FIELDS`` keeps, so a missing field and a null read the same (every reader uses
+# ``rec.get``). Pushshift's ``edited`` is ``false`` or an edit time: stored as a float (0.0 for
+# false), which keeps both its truth value and its null-ness. Rows are written in fixed-size row
+# groups, without statistics or schema metadata, so the bytes depend only on the rows and the
+# pinned pyarrow.
+RAW_ROW_GROUP = 16384
+_STR, _INT, _FLOAT, _BOOL = pa.string(), pa.int64(), pa.float64(), pa.bool_()
+RAW_SCHEMA = pa.schema([
+    ("id", _STR), ("name", _STR), ("link_id", _STR), ("parent_id", _STR), ("subreddit", _STR),
+    ("subreddit_id", _STR), ("author", _STR), ("title", _STR), ("selftext", _STR), ("body", _STR),
+    ("created_utc", _INT), ("retrieved_on", _FLOAT), ("score", _INT), ("ups", _INT), ("downs", _INT),
+    ("edited", _FLOAT), ("is_self", _BOOL), ("num_comments", _INT), ("over_18", _BOOL), ("stickied", _BOOL),
+    ("distinguished", _STR), ("is_submitter", _BOOL), ("controversiality", _INT), ("gilded", _INT),
+    ("score_hidden", _BOOL), ("archived", _BOOL), ("link_flair_text", _STR),
+])
+TRUTH_SCHEMA = pa.schema([("comment_id", _STR), ("post_id", _STR), ("kind", _STR),
+                          ("dimensions", pa.list_(_STR)), ("effective", _BOOL)])
+_CASTS = {pa.types.is_string: str, pa.types.is_int64: int, pa.types.is_float64: float, pa.types.is_boolean: bool}
+
+
+class RawWriter:
+    """Write records (dicts) to a deterministic Parquet file in row groups of ``RAW_ROW_GROUP``,
+    streaming: at most one row group is held. Use as a context manager on a path of
+    :func:`atomic_path`'s temporary folder."""
+
+    def __init__(self, path: str | Path, schema: pa.Schema = RAW_SCHEMA):
+        self.path, self.schema, self.rows, self.n = Path(path), schema, [], 0
+        self.casts = {f.name: next((c for test, c in _CASTS.items() if test(f.type)), None) for f in schema}
+        self.writer = pq.ParquetWriter(path, schema, compression="zstd", write_statistics=False)
+
+    def write(self, record: dict) -> None:
+        row = {}
+        for key, value in record.items():
+            if key not in self.casts:
+                raise InputError(f"{self.path.name}: record {record.get('id')!r} has field {key!r} outside the raw schema")
+            cast = self.casts[key]
+            if value is None or cast is None:  # list columns (truth) go as they are
+                row[key] = value
+                continue
+            try:
+                row[key] = cast(value)
+            except (TypeError, ValueError):
+                raise InputError(f"{self.path.name}: record {record.get('id')!r}: field {key!r} = {value!r} "
+                                 f"is not a {self.schema.field(key).type}") from None
+        self.rows.append(row)
+        if len(self.rows) >= RAW_ROW_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.rows:
+            self.writer.write_table(pa.Table.from_pylist(self.rows, schema=self.schema), row_group_size=RAW_ROW_GROUP)
+            self.n += len(self.rows)
+            self.rows = []
+
+    def __enter__(self) -> RawWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._flush()
+        self.writer.close()
+
+
+def iter_raw(path: str | Path, columns: list[str] | None = None) -> Iterator[dict]:
+    """The records of a ``data/raw`` Parquet file, one row group at a time, as dicts without their
+    null fields (the shape collect read them in)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: missing (run the stage that produces it: dvc repro collect)")
+    pf = pq.ParquetFile(path)
+    for i in range(pf.num_row_groups):
+        for row in pf.read_row_group(i, columns=columns, use_threads=False).to_pylist():
+            yield {k: v for k, v in row.items() if v is not None}
+
+
+def read_truth(path: str | Path = "data/raw/truth.parquet") -> pd.DataFrame:
+    """The demo simulator's hidden truth that collect writes next to the records: one row per
+    comment (``comment_id, post_id, kind, dimensions, effective``; ``effective`` is null for bots
+    and spam); empty, with those columns, for real sources or when the file is absent."""
+    path = Path(path)
+    if not path.exists():
+        return TRUTH_SCHEMA.empty_table().to_pandas()
+    return pq.read_table(path, schema=TRUTH_SCHEMA).to_pandas()

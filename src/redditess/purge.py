@@ -33,10 +33,11 @@ def removed_ids(takedown: set[str], raw: Path = Path("data/raw"), units: Path = 
     """The listed ids and every comment under them, as far as the current ``data/raw`` and units
     know (run before ``dvc repro`` rebuilds them without the removed records)."""
     ids = set(takedown)
-    rc = raw / "RC.ndjson"
+    rc = raw / "RC.parquet"
     if rc.exists():
-        with open(rc, encoding="utf-8") as fh:
-            ids |= removed_comments((json.loads(line) for line in fh if line.strip()), takedown)
+        from redditess.io import iter_raw
+
+        ids |= removed_comments(iter_raw(rc, ["id", "link_id", "parent_id"]), takedown)
     if units.exists():
         import pyarrow.parquet as pq
 

@@ -8,7 +8,6 @@ whatever the labelers' agreement with each other.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +15,12 @@ import pandas as pd
 
 
 def read_truth(path: Path) -> pd.DataFrame:
-    """``comment_id, effective`` rows of the simulator's truth (empty for real data)."""
-    path = Path(path)
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
-    frame = pd.DataFrame(rows, columns=["comment_id", "effective"]) if not rows else pd.DataFrame(rows)[["comment_id", "effective"]]
-    return frame[frame.effective.notna()].astype({"effective": int})
+    """``comment_id, effective`` rows of the simulator's truth (empty for real data), from the
+    ``truth.parquet`` collect writes (read by :func:`redditess.io.read_truth`)."""
+    from redditess.io import read_truth as read_raw_truth
+
+    frame = read_raw_truth(path)[["comment_id", "effective"]]
+    return frame[frame.effective.notna()].astype({"effective": int}).reset_index(drop=True)
 
 
 def truth_agreement(ens: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:

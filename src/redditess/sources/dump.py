@@ -5,8 +5,10 @@ opened with ``max_window_size=2**31``) and read in 4 MiB blocks of whole lines. 
 configured, a compiled byte pattern on the ``"subreddit"`` field runs over each block and only the
 lines it hits are cut out and parsed (with orjson); every other line (most of a monthly dump) is
 counted as ``filtered_subreddit`` without being parsed.
-Kept records go to an on-disk SQLite store keyed by id (the copy retrieved last wins), so memory
-stays flat however large the files are, and records come back sorted by id.
+Kept records go to an on-disk SQLite store keyed by id (the copy retrieved last wins; on a tie the
+greater serialised record), so memory stays flat however large the files are, and records come back
+sorted by id. Files are read ``workers`` at a time, each by its own process into a store of its own,
+merged afterwards by the same rule: the result is the same for any worker count and file names.
 
 Every line is accounted for: kept, filtered (subreddit / time window), superseded by a later copy
 of the same id (``duplicate``), blank, ``null_id``, or malformed (named by file and line; fatal in
@@ -123,7 +125,7 @@ def _zst_reader(raw, path: Path) -> Callable[[int], bytes]:
                 try:
                     out = obj.decompress(data)
                 except zstandard.ZstdError as exc:
-                    raise DamagedFile(f"{path}: corrupt zstd data at compressed byte {state['offset']} "
+                    raise DamagedFile(f"corrupt zstd data at compressed byte {state['offset']} "
                                       f"({str(exc).splitlines()[0]})") from None
                 in_frame = True
                 if out:
@@ -136,7 +138,7 @@ def _zst_reader(raw, path: Path) -> Callable[[int], bytes]:
                     state["offset"] += len(data)
                     data = b""
         if in_frame:
-            raise DamagedFile(f"{path}: truncated zstd data: the last frame ends early at compressed byte "
+            raise DamagedFile(f"truncated zstd data: the last frame ends early at compressed byte "
                               f"{state['offset']} (file size)")
 
     it = pieces()
@@ -163,11 +165,12 @@ def _zst_reader(raw, path: Path) -> Callable[[int], bytes]:
     return read
 
 
-def iter_blocks(path: Path, stats: DumpStats | None = None, strict: bool = False) -> Iterator[tuple[bytes, int, int]]:
+def iter_blocks(path: Path, stats: DumpStats | None = None, strict: bool = False,
+                label: str | None = None) -> Iterator[tuple[bytes, int, int]]:
     """Yield ``(buf, start, end)``: ``buf[start:end]`` is a run of whole lines, each ending in a
     newline, of a plain or .zst file, streaming. Offsets instead of slices avoid copying 4 MiB blocks.
     A damaged .zst file ends early: recorded in ``stats.damaged`` (raised in strict mode), with its
-    last, partial line counted as ``lost_partial_line``."""
+    last, partial line counted as ``lost_partial_line``. ``label`` names the file in ``stats`` (default: its path)."""
     with open(path, "rb") as raw:
         reader = _zst_reader(raw, path) if path.suffix == ".zst" else raw.read
         tail_box = [b""]
@@ -175,12 +178,13 @@ def iter_blocks(path: Path, stats: DumpStats | None = None, strict: bool = False
             yield from _whole_lines(reader, tail_box)
         except DamagedFile as exc:
             if strict or stats is None:
-                raise DumpError(str(exc)) from None
+                raise DumpError(f"{path}: {exc}") from None
             partial = tail_box[0]
             stats.lines["lost_partial_line"] += 1 if partial else 0
-            stats.damaged.append(f"{exc}; the records before it are kept"
-                                 + ("; 1 partial line lost" if partial else "") + "; the rest of the file is unreadable")
-            log.warning("%s", stats.damaged[-1])
+            what = (f"{exc}; the records before it are kept" + ("; 1 partial line lost" if partial else "")
+                    + "; the rest of the file is unreadable")
+            stats.damaged.append(f"{label or path}: {what}")
+            log.warning("%s: %s", path, what)
             return
         tail = tail_box[0]
         if tail:
@@ -210,7 +214,7 @@ def _whole_lines(read: Callable[[int], bytes], tail_box: list[bytes]) -> Iterato
 
 
 def candidate_lines(path: Path, prefilter: re.Pattern[bytes] | None, stats: DumpStats,
-                    strict: bool = False) -> Iterator[tuple[bytes, Callable[[], int]]]:
+                    strict: bool = False, label: str | None = None) -> Iterator[tuple[bytes, Callable[[], int]]]:
     """Yield (line, its line number on demand) for the lines worth parsing.
 
     Without a pre-filter that is every line. With one, the pattern runs over whole blocks in C and
@@ -218,7 +222,7 @@ def candidate_lines(path: Path, prefilter: re.Pattern[bytes] | None, stats: Dump
     Line numbers are only computed when asked for (a malformed line), which keeps the hot loop lean.
     """
     lineno = 0
-    for buf, start, end in iter_blocks(path, stats, strict):
+    for buf, start, end in iter_blocks(path, stats, strict, label):
         if prefilter is None:
             for i, line in enumerate(buf[start:end - 1].split(b"\n"), lineno + 1):
                 yield line, (lambda i=i: i)
@@ -298,22 +302,39 @@ def subreddit_pattern(subreddits: list[str]) -> re.Pattern[bytes] | None:
 
 
 class RecordStore:
-    """On-disk, id-keyed store of kept records; iterates them sorted by id."""
+    """On-disk, id-keyed store of kept records; iterates them sorted by id.
+
+    Of several copies of one id the one retrieved last wins; copies retrieved at the same time (or
+    without a retrieval time) are ordered by their serialised bytes, so which copy wins depends on
+    the copies alone, never on the order files or lines are read in (file names, worker count).
+    """
+
+    UPSERT = ("ON CONFLICT(kind, id) DO UPDATE SET retrieved = excluded.retrieved, link = excluded.link, json = excluded.json "
+              "WHERE excluded.retrieved > r.retrieved OR (excluded.retrieved = r.retrieved AND excluded.json > r.json)")
 
     def __init__(self, path: Path):
+        self.path = Path(path)
         self.db = sqlite3.connect(path)
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
-        self.db.execute("CREATE TABLE r (kind TEXT, id TEXT, retrieved INTEGER, json BLOB, PRIMARY KEY (kind, id))")
+        self.db.execute("CREATE TABLE IF NOT EXISTS r (kind TEXT, id TEXT, retrieved INTEGER, link TEXT, json BLOB, "
+                        "PRIMARY KEY (kind, id))")
+        self.puts = 0
 
-    def put(self, kind: str, rec: dict) -> bool:
-        """Store ``rec``; return True when it superseded (or lost to) an earlier copy of its id."""
+    def put(self, kind: str, rec: dict) -> None:
+        """Store ``rec`` (kept if it wins over an earlier copy of its id)."""
         retrieved = int(rec.get("retrieved_on") or rec.get("retrieved_utc") or 0)
-        row = self.db.execute("SELECT retrieved FROM r WHERE kind=? AND id=?", (kind, rec["id"])).fetchone()
-        if row is not None and row[0] > retrieved:
-            return True
-        self.db.execute("INSERT OR REPLACE INTO r VALUES (?, ?, ?, ?)", (kind, rec["id"], retrieved, orjson.dumps(rec)))
-        return row is not None
+        self.db.execute(f"INSERT INTO r VALUES (?, ?, ?, ?, ?) {self.UPSERT}",
+                        (kind, rec["id"], retrieved, rec.get("link_id"), orjson.dumps(rec)))
+        self.puts += 1
+
+    def merge(self, other: Path) -> None:
+        """Take in the records of another store's file (the same rule picks among copies)."""
+        self.db.commit()
+        self.db.execute("ATTACH DATABASE ? AS w", (str(other),))
+        self.db.execute(f"INSERT INTO r SELECT kind, id, retrieved, link, json FROM w.r WHERE true {self.UPSERT}")
+        self.db.commit()
+        self.db.execute("DETACH DATABASE w")
 
     def count(self, kind: str) -> int:
         return self.db.execute("SELECT COUNT(*) FROM r WHERE kind=?", (kind,)).fetchone()[0]
@@ -322,55 +343,137 @@ class RecordStore:
         for (blob,) in self.db.execute("SELECT json FROM r WHERE kind=? ORDER BY id", (kind,)):
             yield orjson.loads(blob)
 
+    def threads(self) -> Iterator[list[dict]]:
+        """The comments grouped by thread (``link_id``), each group in id order: one thread in memory."""
+        self.db.execute("CREATE INDEX IF NOT EXISTS r_link ON r (kind, link, id)")
+        group: list[dict] = []
+        current = None
+        for link, blob in self.db.execute("SELECT link, json FROM r WHERE kind='comment' ORDER BY link, id"):
+            if group and link != current:
+                yield group
+                group = []
+            current = link
+            group.append(orjson.loads(blob))
+        if group:
+            yield group
+
     def close(self) -> None:
         self.db.close()
 
 
-def read_dumps(cfg: DumpConfig, strict: bool, store: RecordStore, root: Path = Path(".")) -> DumpStats:
-    """Stream every configured dump file into ``store``; return the line accounting."""
+@dataclass
+class FileResult:
+    """What one worker read from one file: its line accounting and how many records it stored."""
+    lines: Counter
+    stored: int
+    malformed: list[tuple[int, str]]
+    """``(line, reason)`` of its first malformed lines."""
+    damaged: list[str]
+
+
+MAX_EXAMPLES = 20
+
+
+def read_file(path: Path, label: str, cfg: DumpConfig, strict: bool, db: Path) -> FileResult:
+    """Read one dump file into a store of its own at ``db`` (a worker's job). Messages on stderr
+    name the file by its path; ``label`` names it in the returned accounting."""
     stats = DumpStats()
+    store = RecordStore(db)
+    malformed: list[tuple[int, str]] = []
     wanted = {s.lower() for s in cfg.subreddits}
     prefilter = subreddit_pattern(cfg.subreddits)
-    for path in resolve_paths(cfg.paths, root):
-        file_kind = kind_of(path)
-        for line, line_number in candidate_lines(path, prefilter, stats, strict):
-            if not line.strip():
-                stats.lines["blank"] += 1
+    file_kind = kind_of(path)
+    for line, line_number in candidate_lines(path, prefilter, stats, strict, label):
+        if not line.strip():
+            stats.lines["blank"] += 1
+            continue
+        try:
+            record = orjson.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+            kind = file_kind or ("submission" if "title" in record else "comment")
+            if record.get("id", "") is None:
+                stats.lines["null_id"] += 1  # counted, never merged with other id-less records
                 continue
-            try:
-                record = orjson.loads(line)
-                if not isinstance(record, dict):
-                    raise ValueError("not a JSON object")
-                kind = file_kind or ("submission" if "title" in record else "comment")
-                if record.get("id", "") is None:
-                    stats.lines["null_id"] += 1  # counted, never merged with other id-less records
-                    continue
-                check_types(record)
-                rec = normalize(record, kind)
-            except (ValueError, KeyError, TypeError, OverflowError) as exc:
-                reason = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0][:120]
-                where = f"{path}:{line_number()}: malformed record: {reason}"
-                if strict:
-                    raise DumpError(where) from None
-                stats.lines["malformed"] += 1
-                if len(stats.malformed_examples) < 20:
-                    stats.malformed_examples.append(where)
-                log.warning("%s", where)
-                continue
-            if wanted and str(rec.get("subreddit", "")).lower() not in wanted:
-                stats.lines["filtered_subreddit"] += 1
-                continue
-            created = rec.get("created_utc")
-            if created is not None and (
-                (cfg.start_utc is not None and created < cfg.start_utc) or (cfg.end_utc is not None and created >= cfg.end_utc)
-            ):
-                stats.lines["filtered_time"] += 1
-                continue
-            if store.put(kind, rec):
-                stats.lines["duplicate"] += 1
+            check_types(record)
+            rec = normalize(record, kind)
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
+            reason = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0][:120]
+            number = line_number()
+            where = f"{path}:{number}: malformed record: {reason}"
+            if strict:
+                raise DumpError(where) from None
+            stats.lines["malformed"] += 1
+            if len(malformed) < MAX_EXAMPLES:
+                malformed.append((number, f"malformed record: {reason}"))
+            log.warning("%s", where)
+            continue
+        if wanted and str(rec.get("subreddit", "")).lower() not in wanted:
+            stats.lines["filtered_subreddit"] += 1
+            continue
+        created = rec.get("created_utc")
+        if created is not None and (
+            (cfg.start_utc is not None and created < cfg.start_utc) or (cfg.end_utc is not None and created >= cfg.end_utc)
+        ):
+            stats.lines["filtered_time"] += 1
+            continue
+        store.put(kind, rec)
     store.db.commit()
+    store.close()
+    return FileResult(stats.lines, store.puts, malformed, stats.damaged)
+
+
+def _read_file_job(args: tuple) -> FileResult:
+    import os
+
+    # a spawned worker starts with logging unconfigured: the stage's format, as in redditess.runtime.stage
+    logging.basicConfig(level=os.environ.get("REDDITESS_LOG", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return read_file(*args)
+
+
+def read_dumps(cfg: DumpConfig, strict: bool, store: RecordStore, root: Path = Path("."), workers: int = 1,
+               labels: dict[str, str] | None = None) -> DumpStats:
+    """Stream every configured dump file into ``store``; return the line accounting.
+
+    Files are read ``workers`` at a time, each by its own process into a store of its own next to
+    ``store``; those are merged into ``store`` afterwards. Nothing in the result depends on the
+    worker count or on the order files finish in: counts are sums, copies of an id are chosen by
+    content (:class:`RecordStore`), and the report lists files by ``labels`` (path -> name used in
+    the report; default the path), sorted, with malformed examples ordered by (file, line).
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
+
+    if workers < 1:
+        raise InputError(f"collect.workers must be >= 1, got {workers}")
+    paths = resolve_paths(cfg.paths, root)
+    labels = labels or {}
+    jobs = [(p, labels.get(str(p), str(p)), cfg, strict, store.path.with_name(f"{store.path.name}.part{i}"))
+            for i, p in enumerate(paths)]
+    for job in jobs:
+        job[-1].unlink(missing_ok=True)
+    if workers == 1 or len(jobs) == 1:
+        results = [read_file(*job) for job in jobs]
+    else:
+        # spawn, not fork: the parent may hold threads and an open SQLite connection
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_read_file_job, jobs))
+    stats = DumpStats()
+    examples: list[tuple[str, int, str]] = []
+    stored = 0
+    for job, result in zip(jobs, results):
+        store.merge(job[-1])
+        job[-1].unlink()
+        stats.lines.update(result.lines)
+        stored += result.stored
+        examples += [(job[1], number, reason) for number, reason in result.malformed]
+        stats.damaged += result.damaged
+    stats.malformed_examples = [f"{label}:{number}: {reason}" for label, number, reason in sorted(examples)[:MAX_EXAMPLES]]
+    stats.damaged.sort()
     stats.lines["kept_submission"] = store.count("submission")
     stats.lines["kept_comment"] = store.count("comment")
+    if stored > stats.lines["kept_submission"] + stats.lines["kept_comment"]:
+        stats.lines["duplicate"] = stored - stats.lines["kept_submission"] - stats.lines["kept_comment"]
     return stats
 
 

@@ -26,17 +26,21 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def build_manifest(files: list[Path], root: Path) -> list[dict]:
-    """One entry per file (path relative to ``root``, size, sha256), sorted by path. A file outside
-    ``root`` stops collect: DVC watches ``root`` only, so a change there would go unnoticed."""
+def build_manifest(files: list[Path], root: Path, workers: int = 1) -> list[dict]:
+    """One entry per file (path relative to ``root``, size, sha256), sorted by path, hashing
+    ``workers`` files at a time (hashlib releases the GIL). A file outside ``root`` stops collect:
+    DVC watches ``root`` only, so a change there would go unnoticed."""
+    from concurrent.futures import ThreadPoolExecutor
+
     root = root.resolve()
-    out = []
-    for path in files:
-        full = path.resolve()
-        if not full.is_relative_to(root):
+    full = [path.resolve() for path in files]
+    for path, resolved in zip(files, full):
+        if not resolved.is_relative_to(root):
             raise InputError(f"collect.dump.paths: {path} lies outside collect.dump.root ({root}); "
                              "DVC would not notice it change")
-        out.append({"path": full.relative_to(root).as_posix(), "size": full.stat().st_size, "sha256": sha256_file(full)})
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        digests = list(pool.map(sha256_file, full))
+    out = [{"path": f.relative_to(root).as_posix(), "size": f.stat().st_size, "sha256": d} for f, d in zip(full, digests)]
     return sorted(out, key=lambda e: e["path"])
 
 
