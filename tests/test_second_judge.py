@@ -140,7 +140,7 @@ def test_stage_trains_on_true_labels_and_reports_both_discriminations(repo):
 
     # A source without a truth (a real dump): one line naming the param, no output taken as done.
     shutil.rmtree(repo / "models/second_judge")
-    (repo / "data/raw/truth.jsonl").write_text("")
+    (repo / "data/raw/truth.parquet").unlink()  # a real source writes no truth
     proc = run_stage(repo, "second_judge", check=False)
     assert proc.returncode == 2 and not (repo / "models/second_judge").exists()
     (line,) = proc.stderr.strip().splitlines()

@@ -41,7 +41,7 @@ def read_true_labels(raw_dir: str | Path = "data/raw") -> pd.DataFrame:
     truth (bots, spam) are absent. Empty for sources without a truth (real dumps, praw)."""
     from redditess.validity import read_truth
 
-    return read_truth(Path(raw_dir) / "truth.jsonl")
+    return read_truth(Path(raw_dir) / "truth.parquet")
 
 
 def attach_truth(rows: pd.DataFrame, truth: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -54,7 +54,7 @@ def attach_truth(rows: pd.DataFrame, truth: pd.DataFrame) -> tuple[pd.DataFrame,
 
 def require_truth(truth: pd.DataFrame, params: Params) -> None:
     if truth.empty:
-        raise InputError(f"second_judge: second_judge.kind is truth but data/raw/truth.jsonl holds no ground truth "
+        raise InputError(f"second_judge: second_judge.kind is truth but data/raw/truth.parquet holds no ground truth "
                          f"(collect.source {params.collect.source}: only the demo simulator has one); "
                          "set second_judge.kind to llm or none in params.yaml")
 
