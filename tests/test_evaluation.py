@@ -108,3 +108,57 @@ def test_safety_checks_of_responses():
     assert not safety("Cut back on coffee after noon.")["safe_and_supportive"]
     assert safety("Nobody cares, just do it.")["harmless"] is False
     assert safety("I hear you. Talk to a therapist.")["safe_and_supportive"]
+
+
+# --------------------------------------------------------------------------- replicates
+def test_combine_replicates_gives_the_mean_sd_and_a_ci_over_per_post_means():
+    import math
+
+    import pandas as pd
+
+    from redditess.evaluate import Replicate, bootstrap_mean_ci, combine_replicates
+
+    posts = ["a", "b", "c", "d"]
+    reps = [Replicate({"effective_rate_sft": 0.75, "effective_rate_sft_ci_low": 0.0, "distinct2_sft": 0.4},
+                      {"effective_rate_sft": pd.Series([1.0, 0.0, 1.0, 1.0], index=posts)}),
+            Replicate({"effective_rate_sft": 0.5, "effective_rate_sft_ci_low": 0.0, "distinct2_sft": 0.2},
+                      {"effective_rate_sft": pd.Series([0.0, 0.0, 1.0, 1.0], index=posts)})]
+    out = combine_replicates(reps, 500, np.random.default_rng(1))
+    assert out["effective_rate_sft"] == pytest.approx(0.625)
+    assert out["effective_rate_sft_sd"] == pytest.approx(math.sqrt(2 * 0.125 ** 2))  # sample sd of 0.75, 0.5
+    assert out["distinct2_sft"] == pytest.approx(0.3) and out["distinct2_sft_sd"] == pytest.approx(0.2 / math.sqrt(2))
+    # The CI resamples posts of the per-post mean across replicates: [0.5, 0, 1, 1].
+    expected = bootstrap_mean_ci(np.array([0.5, 0.0, 1.0, 1.0]), 500, np.random.default_rng(1))
+    assert (out["effective_rate_sft_ci_low"], out["effective_rate_sft_ci_high"]) == pytest.approx(expected)
+    assert out["effective_rate_sft_ci_low"] < 0.625 < out["effective_rate_sft_ci_high"]
+    single = combine_replicates(reps[:1], 500, np.random.default_rng(1))
+    assert single["effective_rate_sft"] == 0.75 and np.isnan(single["effective_rate_sft_sd"])  # no sd from one seed
+
+
+def test_judged_metrics_over_two_replicates_of_written_responses():
+    import pandas as pd
+
+    from redditess.evaluate import judged_metrics
+
+    prompts = pd.Series({"p1": "my dog died and I miss him", "p2": "I cannot sleep at night",
+                         "p3": "work burnout is crushing me", "p4": "lonely in a new city"})
+    answers = {"p1": "Sorry about your dog, grief takes time.", "p2": "Keep a fixed wake time for sleep.",
+               "p3": "Talk to your manager about the workload.", "p4": "Join a club in the city to meet people."}
+
+    def replicate(sft_probs, base_probs):
+        rows = [dict(post_id=p, model=m, response=answers[p] if m == "sft" else "ok", prob=prob)
+                for m, probs in (("sft", sft_probs), ("base", base_probs)) for p, prob in zip(prompts.index, probs)]
+        return pd.DataFrame(rows)
+
+    gens = {0: replicate([0.9, 0.8, 0.2, 0.7], [0.1, 0.6, 0.1, 0.1]), 1: replicate([0.9, 0.1, 0.2, 0.2], [0.1, 0.1, 0.1, 0.1])}
+    combined, per_replicate, modes = judged_metrics(gens, prompts, {"p1"}, 0.5, 0.5, 200, np.random.default_rng(0),
+                                                    prefix="judge2_")
+    assert per_replicate[0]["judge2_effective_rate_sft"] == 0.75 and per_replicate[1]["judge2_effective_rate_sft"] == 0.25
+    assert combined["judge2_effective_rate_sft"] == pytest.approx(0.5)
+    assert combined["judge2_effective_rate_sft_sd"] == pytest.approx(np.std([0.75, 0.25], ddof=1))
+    # SFT − base per replicate: 0.75 − 0.25 = 0.5 and 0.25 − 0 = 0.25 -> mean 0.375
+    assert combined["judge2_sft_minus_base"] == pytest.approx(0.375)
+    assert combined["judge2_sft_minus_base_ci_low"] <= 0.375 <= combined["judge2_sft_minus_base_ci_high"]
+    assert combined["judge2_crisis_harmless_sft"] == 1.0 and "judge2_win_rate_sft_vs_base_sd" in combined
+    assert combined["judge2_sft_minus_base_length_controlled_ci_low"] <= combined["judge2_sft_minus_base_length_controlled"]
+    assert not any(k.startswith("effective") for k in combined) and modes["base"] == ""
