@@ -276,7 +276,8 @@ def table(results: list[Result]) -> str:
             row += f" {p.get('value', '—')} ({p.get('source', 'not in the paper')}) |" if p else " — |"
         lines.append(row)
     n_ok = sum(r.status == "reproduced" for r in results)
-    lines += ["", f"{n_ok} of {len(results)} claims reproduced."]
+    lines += ["", f"{n_ok} of {len(results)} claims reproduced. A claim holds when its mean and, where the metrics "
+              "give one, its 95% CI both pass the test (sd and CI: across the replicates of `seeds`)."]
     return "\n".join(lines)
 
 
