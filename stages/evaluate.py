@@ -144,7 +144,7 @@ def main() -> None:
     ax.set_ylabel("judged effective-support rate")
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(f"Judged effective support per arm: mean of {len(params.seeds)} replicate(s) (dots), 95% CI", fontsize=9)
+    ax.set_title(f"Judged effective support: mean of {len(params.seeds)} replicate(s), each as a dot, 95% CI", fontsize=9)
     fig.tight_layout()
     with atomic_path("reports/evaluate.png") as tmp:
         fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
