@@ -1,11 +1,12 @@
 """Stage reward_model: a scalar reward from the SFT model, trained on same-post preference pairs.
 
-    dvc repro reward_model        # or: python stages/reward_model.py
+    dvc repro reward_model@0      # or: python stages/reward_model.py 0   (replicate 0 of params.seeds)
 
-The model is a sequence classifier (one output) initialised from ``models/sft`` so it shares the
-policy's tokenizer, which trl's PPO requires. trl's RewardTrainer fits it on
-(effective comment > ineffective comment of the same post). Writes ``models/reward_model/`` and
-``metrics/reward_model.json`` (held-out pairwise accuracy on the test pairs).
+The model is a sequence classifier (one output) initialised from the same replicate's
+``models/sft/<i>`` so it shares the policy's tokenizer, which trl's PPO requires. trl's RewardTrainer
+fits it on (effective comment > ineffective comment of the same post). Writes
+``models/reward_model/<i>/``, ``metrics/reward_model/<i>.json`` (held-out pairwise accuracy on the
+test pairs) and ``plots/reward_model_loss/<i>.csv``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from redditess.config import load_params
 from redditess.guards import require_pairs
 from redditess.io import read_table, write_csv, write_metrics
 from redditess.lm import preference_rows, reward_rows
-from redditess.runtime import derive_seed, seed_everything, stage
+from redditess.replicates import metrics_file, model_dir, plot_file, replicate_from_argv, replicate_seed
+from redditess.runtime import seed_everything, stage
 
 
 def reward_scores(model, tok, rows: list[dict], key: str, max_length: int, batch_size: int = 32) -> np.ndarray:
@@ -49,17 +51,19 @@ def main() -> None:
     cfg, sft, training = params.reward_model, params.sft, params.training
     check_precision(training)
     check_trainer_args(RewardConfig, cfg.trainer_args, "reward_model.trainer_args")
-    seed = derive_seed(params.seed, "reward_model")
+    replicate = replicate_from_argv(params.seeds)
+    seed = replicate_seed(params.seed, "reward_model", replicate)
+    sft_dir = model_dir("sft", replicate)
     seed_everything(seed)
     units = read_table("data/threads.parquet", ["post_id", "post_title", "post_body"])
-    tok = load_tokenizer("models/sft")
+    tok = load_tokenizer(sft_dir)
     max_length = sequence_length(tok, sft.max_prompt_tokens, sft.max_response_tokens)
     train = preference_rows(tok, read_table("data/split/pairs_train.parquet"), units, sft.max_prompt_tokens,
                             sft.max_response_tokens)
     test = preference_rows(tok, read_table("data/split/pairs_test.parquet"), units, sft.max_prompt_tokens,
                            sft.max_response_tokens)
     require_pairs(len(train), len(test), "reward_model")
-    model = load_model("models/sft", training, kind="reward")
+    model = load_model(sft_dir, training, kind="reward")
     model.config.pad_token_id = tok.pad_token_id
     model = with_lora(model, training, "SEQ_CLS")  # the score head is trained in full (peft modules_to_save)
     args = trainer_config(RewardConfig, seed, training, cfg.trainer_args, "reward_model.trainer_args",
@@ -74,10 +78,10 @@ def main() -> None:
     chosen = reward_scores(model, tok, test, "chosen_ids", max_length)
     rejected = reward_scores(model, tok, test, "rejected_ids", max_length)
     margin = chosen - rejected
-    save_trained(model, tok, "models/reward_model")
+    save_trained(model, tok, model_dir("reward_model", replicate))
     if not is_main_process():
         return
-    write_metrics("metrics/reward_model.json", {
+    write_metrics(metrics_file("reward_model", replicate), {
         "test_pairs": len(test),
         "test_pairwise_accuracy": float((margin > 0).mean()) if len(test) else float("nan"),
         "test_mean_margin": float(margin.mean()) if len(test) else float("nan"),
@@ -86,7 +90,7 @@ def main() -> None:
         "train_pairs_dropped_too_long": sum(max(len(r["chosen_ids"]), len(r["rejected_ids"])) > max_length
                                             for r in reward_rows(train)),
     })
-    write_csv("plots/reward_model_loss.csv",
+    write_csv(plot_file("reward_model_loss", replicate),
               pd.DataFrame(log_history_rows(trainer.state.log_history, ["loss"]), columns=["step", "loss"]), ["step"])
 
 

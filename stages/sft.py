@@ -1,12 +1,13 @@
 """Stage sft: the policy's starting point, supervised on post -> effective comment.
 
-    dvc repro sft        # or: python stages/sft.py
+    dvc repro sft@0      # or: python stages/sft.py 0   (replicate 0 of params.seeds)
 
 Default (``sft.base_model: tiny``): a byte-level BPE tokenizer and a small GPT-2 are built here from
 the training split and pre-trained on its text (posts and all their comments), then fine-tuned with
 trl's SFTTrainer on prompt -> effective comment (loss on the completion only). Otherwise the named
-causal LM is fine-tuned directly. Writes ``models/base/`` (the policy before SFT: the evaluation's base
-arm), ``models/sft/``, ``metrics/sft.json``, ``plots/sft_loss.csv``.
+causal LM is fine-tuned directly. Replicate ``i`` (``redditess.replicates``) writes ``models/base/<i>/``
+(the policy before SFT: the evaluation's base arm), ``models/sft/<i>/``, ``metrics/sft/<i>.json`` and
+``plots/sft_loss/<i>.csv``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import pandas as pd
 
 from redditess.config import load_params
 from redditess.io import read_table, write_csv, write_metrics
-from redditess.runtime import derive_seed, seed_everything, stage
+from redditess.replicates import metrics_file, model_dir, plot_file, replicate_from_argv, replicate_seed
+from redditess.runtime import seed_everything, stage
 
 COLUMNS = ["post_id", "comment_id", "post_title", "post_body", "comment_body", "label"]
 
@@ -43,7 +45,8 @@ def main() -> None:
         check_hub_model(cfg.base_model, param="sft.base_model", revision=cfg.revision, revision_param="sft.revision",
                         allow=training.allow_downloads)
         check_lora_targets(cfg.base_model, training, revision=cfg.revision)
-    seed = derive_seed(params.seed, "sft")
+    replicate = replicate_from_argv(params.seeds)
+    seed = replicate_seed(params.seed, "sft", replicate)
     seed_everything(seed)
     train = read_table("data/split/train.parquet", COLUMNS)
     val = read_table("data/split/val.parquet", COLUMNS)
@@ -71,7 +74,7 @@ def main() -> None:
 
     # The base arm of the evaluation: the policy before SFT (the paper compares its aligned model
     # with the base model it started from). Saved from every process, written by the main one.
-    save_trained(model, tok, "models/base")
+    save_trained(model, tok, model_dir("base", replicate))
 
     args = trainer_config(SFTConfig, seed, training, cfg.trainer_args, "sft.trainer_args", epochs=cfg.epochs,
                           batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, max_length=max_length,
@@ -85,16 +88,16 @@ def main() -> None:
     eval_loss = trainer.evaluate()["eval_loss"]
     logging.getLogger("redditess.sft").info("trained in %d process(es) on %s", trainer.accelerator.num_processes,
                                             trainer.accelerator.device)
-    n_params = save_trained(trainer.model, tok, "models/sft")
+    n_params = save_trained(trainer.model, tok, model_dir("sft", replicate))
     if not is_main_process():
         return
-    write_metrics("metrics/sft.json", {
+    write_metrics(metrics_file("sft", replicate), {
         "val_loss": eval_loss, "val_perplexity": math.exp(min(eval_loss, 50)), "train_examples": len(train_ds),
         "val_examples": len(val_ds), "parameters": n_params,
     })
     frame = pd.DataFrame(history, columns=["phase", "step", "loss"])
     frame["row"] = range(len(frame))
-    write_csv("plots/sft_loss.csv", frame[["row", "phase", "step", "loss"]], ["row"])
+    write_csv(plot_file("sft_loss", replicate), frame[["row", "phase", "step", "loss"]], ["row"])
 
 
 if __name__ == "__main__":

@@ -92,8 +92,10 @@ def write_params(repo: Path, overlay: dict) -> None:
     (repo / "params.yaml").write_text(yaml.safe_dump(deep_merge(base, overlay), sort_keys=False))
 
 
-# A configuration small enough for the whole model pipeline to run in a couple of minutes on CPU.
+# A configuration small enough for the whole model pipeline to run in a couple of minutes on CPU:
+# one replicate of the model stages (tests/test_pipeline.py runs two).
 TINY = {
+    "seeds": [0],
     "collect": {"demo": {"n_threads": 80}},
     "agreement": {"bootstrap": 50},
     "classifier": {"max_train_examples": 48, "epochs": 1, "batch_size": 8, "max_length": 64},

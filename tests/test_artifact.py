@@ -26,17 +26,19 @@ def test_claims_files_are_valid_and_name_declared_metrics(path):
     for c in claims:
         for t in (c.test, *c.requires):
             for metric in (t.metric, t.minus, *t.among):
-                if metric:
-                    assert f"metrics/{metric.split('.')[0]}.json" in dvc_yaml, (c.id, metric)
+                if metric:  # a stage's metrics file, or a model stage's per-replicate files
+                    stem = metric.split('.')[0]
+                    assert f"metrics/{stem}.json" in dvc_yaml or f"metrics/{stem}/${{item}}.json" in dvc_yaml, (c.id, metric)
 
 
 def test_every_profile_has_a_claims_file():
     assert {p.stem for p in CLAIMS_FILES} >= {"demo", "paper", "real"}
 
 
-def _metrics_for(claim, value_shift: float, tmp: Path) -> Path:
+def _metrics_for(claim, value_shift: float, tmp: Path, ci_crosses: bool = False) -> Path:
     """Metrics where every precondition holds and the claim's value sits just inside (shift < 0)
-    or just outside (shift > 0) its bound."""
+    or just outside (shift > 0) its bound. With ``ci_crosses`` the value sits inside and its 95% CI
+    (``<key>_ci_low``/``_ci_high``) reaches just across the bound; otherwise the CI is the value."""
     values: dict[str, dict[str, float]] = {}
 
     def put(metric, value):
@@ -63,7 +65,16 @@ def _metrics_for(claim, value_shift: float, tmp: Path) -> Path:
         put(t.minus, 0.25)
         target += 0.25
     put(t.metric, target)
-    metrics = tmp / ("inside" if inside else "outside")
+    if t.op != "rank" and not t.minus:
+        low = high = target
+        if ci_crosses:
+            if t.op == ">=":
+                low = t.expected - t.tolerance - eps
+            else:  # <=, == and between: the high end crosses
+                high = (t.expected[1] if t.op == "between" else t.expected) + t.tolerance + eps
+        put(f"{t.metric}_ci_low", low)
+        put(f"{t.metric}_ci_high", high)
+    metrics = tmp / ("inside" if inside else "outside") / ("ci" if ci_crosses else "mean")
     metrics.mkdir(parents=True, exist_ok=True)
     for stem, data in values.items():
         (metrics / f"{stem}.json").write_text(json.dumps(data))
@@ -76,6 +87,9 @@ def test_every_claim_flips_when_its_metric_crosses_its_bound(path, tmp_path):
         inside = check([claim], _metrics_for(claim, -1e-4, tmp_path / str(i)))[0]
         outside = check([claim], _metrics_for(claim, 1e-4, tmp_path / str(i)))[0]
         assert (inside.status, outside.status) == ("reproduced", "NOT reproduced"), (claim.id, inside, outside)
+        if claim.test.op != "rank" and not claim.test.minus:  # the CI alone flips it too
+            ci_out = check([claim], _metrics_for(claim, -1e-4, tmp_path / str(i), ci_crosses=True))[0]
+            assert ci_out.status == "NOT reproduced" and "95% CI" in ci_out.detail, (claim.id, ci_out)
 
 
 def test_a_failed_precondition_is_not_a_pass(tmp_path):
@@ -100,6 +114,43 @@ def test_rank_between_and_minus_tests(tmp_path):
     results = check(load_claims(tmp_path / "c.yaml"), tmp_path / "m")
     assert [r.status for r in results] == ["reproduced", "NOT reproduced", "NOT reproduced", "reproduced"]
     assert results[0].detail == "rank 1 of 3" and results[3].value == pytest.approx(0.3)
+
+
+def test_a_claim_holds_for_the_mean_and_the_ci_and_shows_mean_sd_and_ci(tmp_path):
+    (tmp_path / "c.yaml").write_text(
+        "claims:\n"
+        "  - {id: A, claim: mean and CI above, test: {metric: e.gain, op: '>=', expected: 0.1}}\n"
+        "  - {id: B, claim: CI crosses, test: {metric: e.loss, op: '>=', expected: 0.1}}\n"
+        "  - {id: C, claim: CI above the cap, test: {metric: e.gain, op: '<=', expected: 0.35}}\n"
+        "  - {id: D, claim: inside, test: {metric: e.gain, op: between, expected: [0.1, 0.5]}}\n")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m/e.json").write_text(json.dumps({
+        "gain": 0.3, "gain_sd": 0.05, "gain_ci_low": 0.2, "gain_ci_high": 0.4,
+        "loss": 0.3, "loss_sd": 0.2, "loss_ci_low": 0.05, "loss_ci_high": 0.55}))
+    results = check(load_claims(tmp_path / "c.yaml"), tmp_path / "m")
+    assert [r.status for r in results] == ["reproduced", "NOT reproduced", "NOT reproduced", "reproduced"]
+    assert results[1].detail == "the 95% CI [0.05, 0.55] crosses the bound"
+    assert "| 0.3 ± 0.05 [0.2, 0.4] | reproduced |" in table(results)
+
+
+def test_per_replicate_metrics_files_are_read_as_mean_sd_and_a_t_interval(tmp_path):
+    """metrics/<stage>/<i>.json (one per replicate): the claim sees the mean over replicates, and
+    its Student-t 95% CI must pass too: 0.70, 0.72, 0.74 -> 0.72 ± 0.02, CI 0.72 ± 4.303 * 0.02 / √3."""
+    (tmp_path / "m/rm").mkdir(parents=True)
+    for r, acc in enumerate((0.70, 0.72, 0.74)):
+        (tmp_path / f"m/rm/{r}.json").write_text(json.dumps({"acc": acc, "pairs": 300}))
+    (tmp_path / "c.yaml").write_text(
+        "claims:\n"
+        "  - {id: A, claim: well above, test: {metric: rm.acc, op: '>=', expected: 0.6}}\n"
+        "  - {id: B, claim: mean above but not the CI, test: {metric: rm.acc, op: '>=', expected: 0.68}}\n")
+    results = check(load_claims(tmp_path / "c.yaml"), tmp_path / "m")
+    assert [r.status for r in results] == ["reproduced", "NOT reproduced"]
+    half = 4.302653 * 0.02 / 3 ** 0.5
+    assert results[0].value == pytest.approx(0.72) and results[0].sd == pytest.approx(0.02)
+    assert results[0].ci == pytest.approx((0.72 - half, 0.72 + half), abs=1e-6)
+    with pytest.raises(InputError, match="name the figure itself"):
+        (tmp_path / "bad.yaml").write_text("claims:\n  - {id: A, claim: x, test: {metric: rm.acc_ci_low, op: '>=', expected: 0}}\n")
+        load_claims(tmp_path / "bad.yaml")
 
 
 def test_claims_check_reports_pass_fail_and_missing(tmp_path):

@@ -105,6 +105,8 @@ VALUE_ERRORS = [
     ({"label": {"general_feedback": {"positive_threshold": -0.5}}}, "key 'label.general_feedback.negative_threshold' must be <="),
     ({"sft": {"n_head": 3}}, "key 'sft.n_head' must divide sft.n_embd"),
     ({"aggregate": {"golden_min_confidence": 1.2}}, "key 'aggregate.golden_min_confidence' must be <= 1"),
+    ({"seeds": [0, 0]}, "key 'seeds' must be a non-empty list of distinct replicate indices >= 0, got [0, 0]"),
+    ({"seeds": []}, "key 'seeds' must be a non-empty list of distinct replicate indices >= 0, got []"),
 ]
 
 

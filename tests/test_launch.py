@@ -27,9 +27,9 @@ def test_sft_trains_in_two_cpu_processes_and_saves_one_model(tiny_data_repo, tmp
     proc = launch(repo, "stages/sft.py")
     assert proc.returncode == 0, proc.stderr[-5000:]
     assert proc.stderr.count("trained in 2 process(es) on cpu") == 2  # both ranks trained (gloo) ...
-    model = AutoModelForCausalLM.from_pretrained(repo / "models/sft")  # ... and one of them saved
-    assert model.num_parameters() > 0 and (repo / "metrics/sft.json").exists()
-    assert not list(repo.glob("models/.sft*"))  # no leftover temporary folder from the other rank
+    model = AutoModelForCausalLM.from_pretrained(repo / "models/sft/0")  # ... and one of them saved
+    assert model.num_parameters() > 0 and (repo / "metrics/sft/0.json").exists()
+    assert not list(repo.glob("models/*/.*"))  # no leftover temporary folder from the other rank
 
 
 def test_more_gpus_than_exist_stops_the_launcher_with_one_line(tmp_path):

@@ -77,28 +77,28 @@ def test_every_stage_changes_its_trainable_weights_at_paper_learning_rates(data_
     for name in ("sft", "reward_model", "ppo", "dpo"):
         run_stage(repo, name)
 
-    base, sft, rm = weights(llama_bf16), weights(repo / "models/sft"), weights(repo / "models/reward_model")
-    assert all(v.dtype == torch.float32 for v in load_file(repo / "models/sft/model.safetensors").values())
+    base, sft, rm = weights(llama_bf16), weights(repo / "models/sft/0"), weights(repo / "models/reward_model/0")
+    assert all(v.dtype == torch.float32 for v in load_file(repo / "models/sft/0/model.safetensors").values())
     shares = {
         "sft": changed_share(base, sft, lambda k: trained(k, lora)),
         # the reward model's backbone (its score head is new). Its input embeddings are measured apart:
         # with no output head tied to them, only the rows of tokens in the training pairs get a gradient.
         "reward_model": changed_share(sft, rm, lambda k: trained(k, lora) and "embed_tokens" not in k),
-        "ppo": changed_share(sft, weights(repo / "models/ppo"), lambda k: trained(k, lora)),
-        "dpo": changed_share(sft, weights(repo / "models/dpo"), lambda k: trained(k, lora)),
+        "ppo": changed_share(sft, weights(repo / "models/ppo/0"), lambda k: trained(k, lora)),
+        "dpo": changed_share(sft, weights(repo / "models/dpo/0"), lambda k: trained(k, lora)),
     }
     assert all(share >= 0.9 for share in shares.values()), shares
     if not lora:  # the reward model's embedding rows: changed exactly for the tokens it was trained on
         from redditess.lm import load_tokenizer, preference_rows, reward_rows, sequence_length
 
-        tok = load_tokenizer(repo / "models/sft")
+        tok = load_tokenizer(repo / "models/sft/0")
         pairs = preference_rows(tok, pd.read_parquet(repo / "data/split/pairs_train.parquet"),
                                 pd.read_parquet(repo / "data/threads.parquet"), TINY["sft"]["max_prompt_tokens"],
                                 TINY["sft"]["max_response_tokens"])
         max_length = sequence_length(tok, TINY["sft"]["max_prompt_tokens"], TINY["sft"]["max_response_tokens"])
         kept = [r for r in reward_rows(pairs) if max(len(r["chosen_ids"]), len(r["rejected_ids"])) <= max_length]
         assert kept  # RewardTrainer drops longer pairs, and the stage counts them
-        dropped = json.loads((repo / "metrics/reward_model.json").read_text())["train_pairs_dropped_too_long"]
+        dropped = json.loads((repo / "metrics/reward_model/0.json").read_text())["train_pairs_dropped_too_long"]
         assert dropped == len(pairs) - len(kept)
         used = sorted({t for r in kept for t in r["chosen_ids"] + r["rejected_ids"]})
         unused = sorted(set(range(len(tok))) - set(used))
@@ -106,7 +106,7 @@ def test_every_stage_changes_its_trainable_weights_at_paper_learning_rates(data_
         assert (emb_after[used] != emb_before[used]).float().mean() >= 0.9
         assert torch.equal(emb_after[unused], emb_before[unused])
     if lora:  # the adapters, not the whole model, were trained: embeddings and norms are untouched
-        untouched = changed_share(sft, weights(repo / "models/dpo"), lambda k: not trained(k, True))
+        untouched = changed_share(sft, weights(repo / "models/dpo/0"), lambda k: not trained(k, True))
         assert untouched == 0.0
     else:  # the accident this guards against: pure bf16 weights and optimiser state at lr 1e-6
         write_params(repo, deep_merge(paper_overlay(llama_bf16, lora),
@@ -114,5 +114,5 @@ def test_every_stage_changes_its_trainable_weights_at_paper_learning_rates(data_
         proc = run_stage(repo, "ppo")
         assert "pure_low_precision" in proc.stderr
         sft_bf16 = {k: v.to(torch.bfloat16).float() for k, v in sft.items()}  # what the pure run started from
-        pure = changed_share(sft_bf16, weights(repo / "models/ppo"), lambda k: True)
+        pure = changed_share(sft_bf16, weights(repo / "models/ppo/0"), lambda k: True)
         assert pure < 0.5, f"pure bf16 PPO changed {pure:.1%} of the policy (expected the old accident's ~2%)"

@@ -48,7 +48,8 @@ def init_repo(path: Path, overlay: dict | None) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_repo(tmp_path_factory) -> Path:
-    repo = init_repo(tmp_path_factory.mktemp("tiny") / "repo", TINY)
+    """The tiny pipeline with two replicates of the model stages (``seeds: [0, 1]``)."""
+    repo = init_repo(tmp_path_factory.mktemp("tiny") / "repo", {**TINY, "seeds": [0, 1]})
     sh(repo, "dvc", "repro")
     return repo
 
@@ -61,13 +62,16 @@ def lock_outs(lock_text: str) -> dict[str, str]:
 def test_every_stage_ran_and_metrics_show_the_models(tiny_repo):
     shown = json.loads(sh(tiny_repo, "dvc", "metrics", "show", "--json"))
     files = next(iter(shown.values()))["data"]
-    names = {Path(p).stem for p in files}
-    assert {"classifier", "reward_model", "ppo", "evaluate", "agreement", "dpo", "sft"} <= names
+    names = {Path(p).stem if Path(p).parent.name == "metrics" else f"{Path(p).parent.name}/{Path(p).stem}" for p in files}
+    assert {"classifier", "evaluate", "evaluate_replicates", "agreement"} <= names
+    assert {f"{stage}/{r}" for stage in ("sft", "reward_model", "ppo", "dpo", "generate") for r in (0, 1)} <= names
     evaluate = json.loads((tiny_repo / "metrics/evaluate.json").read_text())
     for key in ("effective_rate_sft", "effective_rate_ppo", "effective_rate_dpo", "ppo_minus_sft_ci_low", "win_rate_dpo_vs_sft"):
         assert isinstance(evaluate[key], float)
-    assert (tiny_repo / "models/ppo/model.safetensors").exists()
-    assert "objective_kl" in (tiny_repo / "plots/ppo.csv").read_text().splitlines()[0]
+    assert (tiny_repo / "models/ppo/0/model.safetensors").exists() and (tiny_repo / "models/ppo/1/model.safetensors").exists()
+    assert "objective_kl" in (tiny_repo / "plots/ppo/0.csv").read_text().splitlines()[0]
+    assert "tokens_per_second_ppo" in json.loads((tiny_repo / "reports/generate_speed/0.json").read_text())
+    assert not any("per_second" in key for p in (tiny_repo / "metrics").rglob("*.json") for key in json.loads(p.read_text()))
     assert sh(tiny_repo, "dvc", "plots", "show", "--json")
 
 
@@ -154,11 +158,31 @@ def test_an_experiment_re_runs_only_the_stages_its_change_reaches(tiny_repo):
 
 def test_model_stages_are_deterministic_on_one_machine(tiny_repo):
     before = lock_outs((tiny_repo / "dvc.lock").read_text())
-    sh(tiny_repo, "dvc", "repro", "-f", "-s", "sft")
-    sh(tiny_repo, "dvc", "repro", "-f", "-s", "ppo")
+    sh(tiny_repo, "dvc", "repro", "-f", "-s", "sft@1")
+    sh(tiny_repo, "dvc", "repro", "-f", "-s", "ppo@1")
     after = lock_outs((tiny_repo / "dvc.lock").read_text())
-    assert after["models/sft"] == before["models/sft"]
-    assert after["models/ppo"] == before["models/ppo"]
+    assert after["models/sft/1"] == before["models/sft/1"]
+    assert after["models/ppo/1"] == before["models/ppo/1"]
+
+
+def test_two_replicates_train_different_models_and_evaluate_reports_their_mean_and_sd(tiny_repo):
+    from redditess.replicates import mean_sd
+
+    outs = lock_outs((tiny_repo / "dvc.lock").read_text())
+    for stage in ("base", "sft", "reward_model", "ppo", "dpo"):
+        assert outs[f"models/{stage}/0"] != outs[f"models/{stage}/1"], stage  # each replicate its own seed
+    gens = [pd.read_parquet(tiny_repo / f"data/generations/seed_{r}.parquet") for r in (0, 1)]
+    assert gens[0][["post_id", "model"]].equals(gens[1][["post_id", "model"]])  # the same posts and arms ...
+    assert (gens[0].response != gens[1].response).mean() > 0.5  # ... answered differently
+    evaluate = json.loads((tiny_repo / "metrics/evaluate.json").read_text())
+    per_replicate = json.loads((tiny_repo / "metrics/evaluate_replicates.json").read_text())
+    assert evaluate["replicates"] == 2
+    for key in ("effective_rate_sft", "ppo_minus_sft", "win_rate_dpo_vs_sft", "mean_words_ppo", "truncated_share_dpo"):
+        mean, sd = mean_sd([per_replicate[f"{key}@0"], per_replicate[f"{key}@1"]])
+        assert evaluate[key] == pytest.approx(mean) and evaluate[f"{key}_sd"] == pytest.approx(sd), key
+    assert evaluate["effective_rate_sft_ci_low"] <= evaluate["effective_rate_sft"] <= evaluate["effective_rate_sft_ci_high"]
+    report = (tiny_repo / "reports/evaluate.md").read_text()
+    assert "2 replicate(s)" in report and f"{evaluate['effective_rate_sft']:.3f} ± {evaluate['effective_rate_sft_sd']:.3f}" in report
 
 
 def test_data_stages_reproduce_the_committed_lock_byte_for_byte(tmp_path):

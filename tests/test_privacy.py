@@ -193,7 +193,7 @@ def test_collect_drops_cycles_in_bounded_time(tmp_path, monkeypatch, takedown):
 PRIVATE_PATHS = ["dumps/RC_2024-01.zst", "ledgers/gpt4o.jsonl", "annotation/sample.csv", "annotation/form.html",
                  ".cache/praw/journal.json", ".dvc/cache/files/md5/ab/cdef0123", ".dvc/config.local", ".dvc/tmp/lock",
                  ".redditess-tmp/collect/records.sqlite", "data/raw/RC.parquet", "data/votes/.op_reply.parquet.x1.tmp",
-                 "models/sft/model.safetensors", "metrics/collect.json", "reports/threads.md", ".env"]
+                 "models/sft/0/model.safetensors", "metrics/collect.json", "reports/threads.md", ".env"]
 # Results (counts, rates, reports) are committed to git so a clone shows them, but the images rebuild
 # their own: out of the Docker context, not out of git.
 RESULTS = ["metrics/collect.json", "reports/threads.md"]

@@ -144,7 +144,7 @@ def test_http_remote_pull_then_repro_pull_allow_missing_runs_nothing(published, 
         assert len(claims.stderr.strip().splitlines()) == 1 and "not in this workspace" in claims.stderr
 
         sh(repo, "dvc", "pull")
-        assert (repo / "models/ppo/model.safetensors").exists() and (repo / "data/threads.parquet").exists()
+        assert (repo / "models/ppo/0/model.safetensors").exists() and (repo / "data/threads.parquet").exists()
         out = sh(repo, "dvc", "repro", "--pull", "--allow-missing")
         assert "Running stage" not in out
         assert "Data and pipelines are up to date" in sh(repo, "dvc", "status")
@@ -185,7 +185,7 @@ def test_s3_round_trip_through_a_local_s3_server(published, tmp_path):
         repo = clone(published, tmp_path / "clone")
         configure(repo)
         sh(repo, "dvc", "pull", "-q", "-r", "s3")
-        assert (repo / "models/ppo/model.safetensors").exists()
+        assert (repo / "models/ppo/0/model.safetensors").exists()
         assert "Data and pipelines are up to date" in sh(repo, "dvc", "status")
         assert "Running stage" not in sh(repo, "dvc", "repro")
     finally:

@@ -19,19 +19,24 @@ from redditess.second_judge import LlmJudge, attach_truth, second_judge_metrics
 from conftest import ROOT, run_stage, stage_env
 from fake_openai import FakeOpenAI
 
-PAIRS = (("sft", "base"), ("dpo", "base"), ("dpo", "sft"))
 
 
 def _gens(n_posts=40, seed=0):
-    """base judged effective on a quarter of the posts, sft on half, dpo on all but one in ten."""
+    """base judged effective on a quarter of the posts, sft on half, dpo on all but one in ten; every
+    response names its post's own word (on topic), and every other dpo response stops mid-sentence."""
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(n_posts):
         for model, p in (("base", 0.25), ("sft", 0.5), ("dpo", 0.9)):
             eff = (i % 20) / 20 < p
-            rows.append(dict(post_id=f"p{i:03d}", model=model, prob2=0.9 if eff else 0.1, effective=float(eff),
-                             usable=bool(model != "dpo" or i % 2), words=float(rng.integers(5, 40))))
-    return pd.DataFrame(rows)
+            filler = " ".join(["so"] * int(rng.integers(1, 20)))
+            text = f"About word{i:03d} {filler} it sounds hard" + ("" if model == "dpo" and not i % 2 else ".")
+            rows.append(dict(post_id=f"p{i:03d}", model=model, response=text, prob2=0.9 if eff else 0.1,
+                             prob=0.9 if eff else 0.1))
+    return {0: pd.DataFrame(rows)}
+
+
+PROMPTS = pd.Series({f"p{i:03d}": f"Post about word{i:03d}" for i in range(40)})
 
 
 DISCRIMINATION = {"judge_roc_auc": 0.8, "judge_balanced_accuracy": 0.6, "judge_false_positive_rate": 0.3,
@@ -42,8 +47,9 @@ DISCRIMINATION = {"judge_roc_auc": 0.8, "judge_balanced_accuracy": 0.6, "judge_f
 
 def test_metrics_are_the_first_judges_computed_for_the_second():
     gens = _gens()
-    out = second_judge_metrics(gens, DISCRIMINATION, ["base", "sft", "dpo"], PAIRS, EvaluateConfig(bootstrap=200),
-                               np.random.default_rng(0))
+    out, per_replicate = second_judge_metrics(gens, DISCRIMINATION, PROMPTS, EvaluateConfig(bootstrap=200),
+                                              np.random.default_rng(0))
+    assert per_replicate[0]["judge2_effective_rate_sft"] == pytest.approx(0.5)
     assert out["judge2_effective_rate_base"] == pytest.approx(0.25)
     assert out["judge2_effective_rate_sft"] == pytest.approx(0.5)
     assert out["judge2_effective_rate_dpo"] == pytest.approx(0.9)
@@ -59,15 +65,15 @@ def test_metrics_are_the_first_judges_computed_for_the_second():
     # usable: the true labels decide where they exist (0.8 >= 0.65), else the ensemble's (0.6 < 0.65)
     assert out["judge2_usable"] == 1.0
     no_truth = {k: v for k, v in DISCRIMINATION.items() if not k.startswith("truth_")}
-    assert second_judge_metrics(gens, no_truth, ["base", "sft", "dpo"], PAIRS, EvaluateConfig(bootstrap=50),
-                                np.random.default_rng(0))["judge2_usable"] == 0.0
+    assert second_judge_metrics(gens, no_truth, PROMPTS, EvaluateConfig(bootstrap=50),
+                                np.random.default_rng(0))[0]["judge2_usable"] == 0.0
 
 
 def test_an_abstention_counts_as_not_effective_and_is_counted():
     gens = _gens()
-    gens.loc[(gens.model == "sft") & (gens.prob2 > 0.5), "prob2"] = np.nan
-    out = second_judge_metrics(gens, DISCRIMINATION, ["base", "sft", "dpo"], PAIRS, EvaluateConfig(bootstrap=50),
-                               np.random.default_rng(0))
+    g = gens[0]
+    g.loc[(g.model == "sft") & (g.prob2 > 0.5), "prob2"] = np.nan
+    out, _ = second_judge_metrics(gens, DISCRIMINATION, PROMPTS, EvaluateConfig(bootstrap=50), np.random.default_rng(0))
     assert out["judge2_effective_rate_sft"] == 0.0 and out["judge2_abstentions"] == 20
 
 
@@ -191,20 +197,22 @@ def test_evaluate_hook_judges_the_arms_with_the_llm_and_keeps_its_own_ledger(tmp
     (tmp_path / "metrics/second_judge.json").write_text(json.dumps({"judge_balanced_accuracy": 0.8, "judge_roc_auc": 0.8}))
     posts = pd.Series({f"p{i}": f"Post {i}\nI feel low." for i in range(8)})
     answers = {"base": "ok", "sft": "I'm sorry you feel low, that sounds exhausting.", "dpo": "I'm sorry. Try this: start small today."}
-    gens = pd.DataFrame([dict(post_id=p, model=m, response=r, usable=True, words=float(len(r.split()) + i % 3), effective=1.0)
-                         for i, p in enumerate(posts.index) for m, r in answers.items()])
+    one = pd.DataFrame([dict(post_id=p, model=m, response=r + " " + " ".join(["so"] * (i % 3)), prob=0.9)
+                        for i, p in enumerate(posts.index) for m, r in answers.items()])
+    gens = {0: one, 1: one}  # two replicates, scored in one call
     with FakeOpenAI(seed=4) as server:
         params = dataclasses.replace(Params(), second_judge=SecondJudgeConfig(kind="llm", llm=_llm_cfg(server.url)))
         (tmp_path / "models/second_judge/second_judge.json").write_text(json.dumps({"kind": "truth"}))
         with pytest.raises(Exception, match="holds a 'truth' judge but second_judge.kind is 'llm'"):
-            second_judge_verdicts(gens, posts, ["base", "sft", "dpo"], PAIRS, params)
+            second_judge_verdicts(gens, posts, params)
         (tmp_path / "models/second_judge/second_judge.json").write_text(json.dumps({"kind": "llm"}))
-        out = second_judge_verdicts(gens, posts, ["base", "sft", "dpo"], PAIRS, params)
-        assert server.requests == len(gens)
+        out, per_replicate = second_judge_verdicts(gens, posts, params)
+        assert server.requests == len(one)  # the second replicate's identical requests come from the ledger
     assert out["judge2_effective_rate_base"] == 0.0 and out["judge2_effective_rate_dpo"] == 1.0
     assert out["judge2_dpo_minus_base"] == 1.0 and out["judge2_win_rate_dpo_vs_sft"] == 0.5
     assert out["judge2_usable"] == 1.0 and out["judge2_agreement_with_judge"] == pytest.approx(2 / 3)
-    assert len((tmp_path / GENERATIONS_LEDGER).read_text().splitlines()) == len(gens)
+    assert len((tmp_path / GENERATIONS_LEDGER).read_text().splitlines()) == len(one)
+    assert per_replicate[1]["judge2_effective_rate_dpo"] == 1.0
     none = dataclasses.replace(Params(), second_judge=SecondJudgeConfig(kind="none"))
     (tmp_path / "models/second_judge/second_judge.json").write_text(json.dumps({"kind": "none"}))
-    assert second_judge_verdicts(gens, posts, ["base", "sft", "dpo"], PAIRS, none) == {}
+    assert second_judge_verdicts(gens, posts, none) == ({}, {})

@@ -19,6 +19,15 @@ fail*; the kinds of test are:
 
 A claim may carry ``paper``: the paper's own figure (``value``, ``source``, ``reproduced_if``),
 shown beside the artifact's, so a reviewer sees where the artifact departs from the paper.
+
+**Mean and CI.** A claim names a figure itself, never its CI bound (``<key>_ci_low`` is refused). When
+the metrics file also holds ``<key>_ci_low`` / ``<key>_ci_high`` (evaluate's figures: the mean over
+replicates with a 95% CI that includes the seed variation), the claim must hold for the mean *and*
+the CI: ``>=`` checks the CI's low end too, ``<=`` its high end, ``between`` and ``==`` both ends
+(``rank`` and ``minus`` tests compare means: a difference's CI is not in the file). A figure of the
+model stages written once per replicate (``metrics/<stage>/<i>.json``, e.g.
+``reward_model.test_pairwise_accuracy``) is read as its mean over the replicate files, its sd and a
+Student-t 95% CI of that mean (``redditess.replicates.seed_ci``). The table shows mean ± sd [CI].
 """
 
 from __future__ import annotations
@@ -30,9 +39,11 @@ from pathlib import Path
 
 import yaml
 
+from redditess.replicates import mean_sd, seed_ci
 from redditess.runtime import InputError
 
 OPS = {">=", "<=", "==", "between", "rank"}
+SUMMARY_SUFFIXES = ("_ci_low", "_ci_high", "_sd")
 STATUSES = ("reproduced", "NOT reproduced", "precondition failed", "missing")
 
 
@@ -67,6 +78,8 @@ class Result:
     value: float | None
     status: str  # one of STATUSES
     detail: str = ""
+    sd: float | None = None  # across replicates, when the metric has one
+    ci: tuple[float, float] | None = None  # the 95% CI the claim was also checked against
 
 
 def _test(raw: dict, where: str) -> Test:
@@ -80,9 +93,12 @@ def _test(raw: dict, where: str) -> Test:
     op, metric, expected = raw["op"], raw["metric"], raw["expected"]
     if op not in OPS:
         raise InputError(f"{where}: op must be one of {sorted(OPS)}, got {op!r}")
-    for name in (metric, raw.get("minus", "x.y")):
+    for name in (metric, raw.get("minus", "x.y"), *(raw.get("among") or ())):
         if not isinstance(name, str) or "." not in name:
             raise InputError(f"{where}: metric must be '<metrics file stem>.<key>', got {name!r}")
+        if name.endswith(SUMMARY_SUFFIXES):
+            raise InputError(f"{where}: {name!r}: name the figure itself; its CI (and sd) are read and checked "
+                             f"with it (a claim holds for the mean and the CI)")
     among = tuple(raw.get("among") or ())
     if op == "between":
         if not (isinstance(expected, list) and len(expected) == 2 and expected[0] <= expected[1]):
@@ -130,15 +146,55 @@ def load_claims(path: Path) -> list[Claim]:
     return claims
 
 
-def read_metric(metrics_dir: Path, metric: str, cache: dict) -> float | None:
-    stem, key = metric.split(".", 1)
-    if stem not in cache:
-        path = Path(metrics_dir) / f"{stem}.json"
-        cache[stem] = json.loads(path.read_text()) if path.exists() else {}
-    value = cache[stem].get(key)
+def _number(value) -> float | None:
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         return None
     return float(value)
+
+
+def load_metrics_file(metrics_dir: Path, stem: str) -> dict:
+    """``<stem>.json``, or the summary of the per-replicate files ``<stem>/<i>.json``: each key's
+    mean, ``_sd`` and a Student-t 95% CI (``_ci_low``/``_ci_high``) over the replicates."""
+    path = Path(metrics_dir) / f"{stem}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    files = sorted((Path(metrics_dir) / stem).glob("*.json")) if (Path(metrics_dir) / stem).is_dir() else []
+    per_replicate = [json.loads(f.read_text()) for f in files]
+    out: dict[str, float] = {}
+    for key in sorted({k for m in per_replicate for k in m if not k.endswith(SUMMARY_SUFFIXES)}):
+        values = [v for v in (_number(m.get(key)) for m in per_replicate) if v is not None]
+        if not values:
+            continue
+        out[key], out[f"{key}_sd"] = mean_sd(values)
+        out[f"{key}_ci_low"], out[f"{key}_ci_high"] = seed_ci(values)
+    return out
+
+
+def read_metric(metrics_dir: Path, metric: str, cache: dict) -> float | None:
+    stem, key = metric.split(".", 1)
+    if stem not in cache:
+        cache[stem] = load_metrics_file(metrics_dir, stem)
+    return _number(cache[stem].get(key))
+
+
+def _passes(t: Test, value: float) -> bool:
+    if t.op == ">=":
+        return value >= t.expected - t.tolerance
+    if t.op == "<=":
+        return value <= t.expected + t.tolerance
+    if t.op == "==":
+        return abs(value - t.expected) <= t.tolerance
+    low, high = t.expected
+    return low - t.tolerance <= value <= high + t.tolerance
+
+
+def ci_of(t: Test, metrics_dir: Path, cache: dict) -> tuple[float, float] | None:
+    """The 95% CI a claim must also hold for: the metric's ``_ci_low``/``_ci_high`` when its file
+    has both (not for rank or minus tests, which compare means)."""
+    if t.op == "rank" or t.minus:
+        return None
+    low, high = (read_metric(metrics_dir, f"{t.metric}_ci_{side}", cache) for side in ("low", "high"))
+    return None if low is None or high is None else (low, high)
 
 
 def evaluate_test(t: Test, metrics_dir: Path, cache: dict) -> tuple[float | None, bool | None, str]:
@@ -151,15 +207,15 @@ def evaluate_test(t: Test, metrics_dir: Path, cache: dict) -> tuple[float | None
         if other is None:
             return None, None, f"{t.minus} missing"
         value -= other
-    if t.op == ">=":
-        return value, value >= t.expected - t.tolerance, ""
-    if t.op == "<=":
-        return value, value <= t.expected + t.tolerance, ""
-    if t.op == "==":
-        return value, abs(value - t.expected) <= t.tolerance, ""
-    if t.op == "between":
-        low, high = t.expected
-        return value, low - t.tolerance <= value <= high + t.tolerance, ""
+    if t.op != "rank":
+        if not _passes(t, value):
+            return value, False, ""
+        ci = ci_of(t, metrics_dir, cache)
+        # The side of the CI that can fail the test: the low end for >=, the high end for <=, both otherwise.
+        ends = () if ci is None else (ci[0],) if t.op == ">=" else (ci[1],) if t.op == "<=" else ci
+        if not all(_passes(t, end) for end in ends):
+            return value, False, f"the 95% CI [{ci[0]:.4g}, {ci[1]:.4g}] crosses the bound"
+        return value, True, ""
     others = {m: read_metric(metrics_dir, m, cache) for m in t.among if m != t.metric}
     missing = [m for m, v in others.items() if v is None]
     if missing:
@@ -183,7 +239,8 @@ def check(claims: list[Claim], metrics_dir: Path) -> list[Result]:
             status, detail = "precondition failed", "; ".join(failed)
         else:
             status = "reproduced" if ok else "NOT reproduced"
-        results.append(Result(c, value, status, detail))
+        sd = None if c.test.minus else read_metric(metrics_dir, f"{c.metric}_sd", cache)
+        results.append(Result(c, value, status, detail, sd, ci_of(c.test, metrics_dir, cache)))
     return results
 
 
@@ -197,22 +254,30 @@ def describe(t: Test) -> str:
     return bound + (f" ± {t.tolerance:g}" if t.tolerance else "")
 
 
+def measured(r: Result) -> str:
+    """mean ± sd [95% CI], each part where the metric has it."""
+    if r.value is None:
+        return "—"
+    text = f"{r.value:.4g}" + (f" ± {r.sd:.2g}" if r.sd is not None else "")
+    return text + (f" [{r.ci[0]:.4g}, {r.ci[1]:.4g}]" if r.ci else "")
+
+
 def table(results: list[Result]) -> str:
     with_paper = any(r.claim.paper for r in results)
-    head = "| id | claim | metric | test | measured | status |" + (" paper |" if with_paper else "")
+    head = "| id | claim | metric | test | measured: mean ± sd [95% CI] | status |" + (" paper |" if with_paper else "")
     lines = [head, "|---|---|---|---|---:|---|" + ("---|" if with_paper else "")]
     for r in results:
         c = r.claim
-        measured = "—" if r.value is None else f"{r.value:.4g}"
         status = r.status + (f" ({r.detail})" if r.detail else "")
         metric = f"`{c.metric}`" + (f" − `{c.test.minus}`" if c.test.minus else "")
-        row = f"| {c.id} | {c.claim} | {metric} | {describe(c.test)} | {measured} | {status} |"
+        row = f"| {c.id} | {c.claim} | {metric} | {describe(c.test)} | {measured(r)} | {status} |"
         if with_paper:
             p = c.paper
             row += f" {p.get('value', '—')} ({p.get('source', 'not in the paper')}) |" if p else " — |"
         lines.append(row)
     n_ok = sum(r.status == "reproduced" for r in results)
-    lines += ["", f"{n_ok} of {len(results)} claims reproduced."]
+    lines += ["", f"{n_ok} of {len(results)} claims reproduced. A claim holds when its mean and, where the metrics "
+              "give one, its 95% CI both pass the test (sd and CI: across the replicates of `seeds`)."]
     return "\n".join(lines)
 
 

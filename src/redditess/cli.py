@@ -54,14 +54,15 @@ def cmd_metrics(args) -> int:
             else:
                 yield f"{prefix}{key}", value
 
-    files = sorted(Path(args.metrics).glob("*.json"))
+    root = Path(args.metrics)
+    files = sorted(root.rglob("*.json"))  # the model stages' per-replicate files too: metrics/sft/0.json
     if not files:
         raise InputError(f"{args.metrics}/: no metrics files (they are committed to git; `dvc repro` rebuilds them)")
     parts = []
     for path in files:
         rows = [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
                 for k, v in flat(json.loads(path.read_text(encoding="utf-8")))]
-        parts.append("\n".join([f"## {path.stem}", "", "| metric | value |", "|---|---:|", *rows]))
+        parts.append("\n".join([f"## {path.relative_to(root).with_suffix('').as_posix()}", "", "| metric | value |", "|---|---:|", *rows]))
     report = "\n\n".join(parts)
     print(report)
     if args.output:

@@ -613,6 +613,12 @@ class EvaluateConfig:
 class Params:
     seed: int = 20240917
     """The one seed every random number generator of every stage is derived from."""
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    """Replicates of the policy-model stages (sft, reward_model, ppo, dpo, generate run once per entry:
+    ``sft@0``, ``sft@1``, ...). Each entry is a replicate index, not a seed: replicate ``i``'s RNG seed
+    is derived from ``seed`` and ``i`` (``redditess.replicates.replicate_seed``; replicate 0 uses the
+    streams of a single run). evaluate reports the mean over replicates, their sd (``<key>_sd``) and
+    CIs that include the seed variation; model claims must hold for the mean and the CI."""
     collect: CollectConfig = field(default_factory=CollectConfig)
     """Stage collect: where raw records come from."""
     threads: ThreadsConfig = field(default_factory=ThreadsConfig)
@@ -799,6 +805,8 @@ def check_values(params: Params, source: str) -> None:
         fail("label.community.ineffective_max_score", "must be below label.community.effective_min_score")
     if params.sft.n_embd % params.sft.n_head:
         fail("sft.n_head", f"must divide sft.n_embd ({params.sft.n_embd}), got {params.sft.n_head}")
+    if not params.seeds or len(set(params.seeds)) != len(params.seeds) or min(params.seeds) < 0:
+        fail("seeds", f"must be a non-empty list of distinct replicate indices >= 0, got {params.seeds!r}")
     if params.split.judge_share >= 1:
         fail("split.judge_share", f"must be < 1 (the policy needs training posts), got {params.split.judge_share}")
     if params.split.judge_share + params.split.second_judge_share >= 1:

@@ -24,6 +24,7 @@ import re
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _END_OK = re.compile(r"""([.!?…]["'”’)\]]*|[)\]"'”’]|[\U0001F300-\U0001FAFF\u2600-\u27BF]|:\)|<3)\s*$""")
@@ -69,9 +70,11 @@ def relevance(posts: list[str], responses: list[str], quantile: float = 0.5) -> 
 
 
 def length_controlled_difference(verdict_a: np.ndarray, verdict_b: np.ndarray, words_a: np.ndarray,
-                                 words_b: np.ndarray) -> tuple[float, float, float]:
+                                 words_b: np.ndarray, groups: np.ndarray | None = None) -> tuple[float, float, float]:
     """Arm effect (a − b) on the verdict with response length held fixed: OLS of verdict on
-    [1, arm a, words]; returns (effect, 95% CI low, high) with HC1 robust standard errors."""
+    [1, arm a, words]; returns (effect, 95% CI low, high) with HC1 robust standard errors, or
+    standard errors clustered by ``groups`` (one label per row of a then b: the post, when the rows
+    are several replicates' answers to the same posts)."""
     import statsmodels.api as sm
 
     y = np.concatenate([verdict_a, verdict_b]).astype(float)
@@ -82,7 +85,11 @@ def length_controlled_difference(verdict_a: np.ndarray, verdict_b: np.ndarray, w
     if len(y) < 4:
         return float(np.mean(verdict_a) - np.mean(verdict_b)), float("nan"), float("nan")
     X = np.column_stack([np.ones_like(arm), arm, words - words.mean()])
-    fit = sm.OLS(y, X).fit(cov_type="HC1")
+    if groups is not None:
+        codes = pd.factorize(pd.Series(groups))[0]
+        fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": codes})
+    else:
+        fit = sm.OLS(y, X).fit(cov_type="HC1")
     low, high = fit.conf_int()[1]
     return float(fit.params[1]), float(low), float(high)
 

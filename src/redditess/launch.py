@@ -1,7 +1,7 @@
 """Launch a training stage with ``accelerate launch`` and the config named by
 ``training.accelerate_config``, after the checks that need no model:
 
-    python -m redditess.launch stages/sft.py        # what dvc.yaml runs
+    python -m redditess.launch stages/sft.py 0      # what dvc.yaml runs (sft@0: replicate 0)
 
 The config is parsed by accelerate's own parser; a config asking for more GPUs than this machine
 has, a missing launcher dependency (DeepSpeed) or a precision the device cannot run stops here with
@@ -54,7 +54,7 @@ def check_accelerate_config(path: str | Path, gpus_here: int) -> object:
     return config
 
 
-def launch(script: str, training: TrainingConfig, seed: int = 0) -> int:
+def launch(script: str, training: TrainingConfig, seed: int = 0, script_args: list[str] | None = None) -> int:
     import os
 
     import torch
@@ -67,7 +67,7 @@ def launch(script: str, training: TrainingConfig, seed: int = 0) -> int:
     # Set before the stage processes start, where they can take effect (not from inside a process).
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    args = launch_command_parser().parse_args(["--config_file", training.accelerate_config, script])
+    args = launch_command_parser().parse_args(["--config_file", training.accelerate_config, script, *(script_args or [])])
     try:
         launch_command(args)
     except Exception as exc:  # the stage's own error line is already on stderr
@@ -77,10 +77,13 @@ def launch(script: str, training: TrainingConfig, seed: int = 0) -> int:
 
 @stage
 def main() -> None:
-    if len(sys.argv) != 2 or not sys.argv[1].endswith(".py"):
-        raise InputError("usage: python -m redditess.launch stages/<stage>.py")
+    if len(sys.argv) not in (2, 3) or not sys.argv[1].endswith(".py"):
+        raise InputError("usage: python -m redditess.launch stages/<stage>.py [REPLICATE]")
     params = load_params()
-    code = launch(sys.argv[1], params.training, params.seed)
+    from redditess.replicates import replicate_from_argv
+
+    replicate_from_argv(params.seeds, sys.argv[2:])  # a replicate not in seeds stops here, in one line
+    code = launch(sys.argv[1], params.training, params.seed, sys.argv[2:])
     if code:
         sys.exit(code)
 

@@ -144,59 +144,61 @@ def touch_ledger(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- verdicts
-def second_judge_metrics(gens: pd.DataFrame, discrimination: dict, arms: list[str], pairs, cfg, rng: np.random.Generator) -> dict[str, float]:
-    """``judge2_`` metrics from ``gens`` (post_id, model, prob2 = the second judge's P(effective),
-    usable, words, and the first judge's ``effective``), computed as evaluate does the first judge's:
-    per arm the effective rate with its bootstrap CI, also counting only usable responses; per pair
-    the difference with its CI (all, usable only, length-controlled) and the win rate; the
-    discrimination measured by the second_judge stage (``metrics/second_judge.json``); and
-    ``judge2_usable``: balanced accuracy on the true labels where they exist (demo), else on the
-    ensemble labels, at least ``cfg.min_judge_balanced_accuracy``. An abstention (NaN) counts as
-    not effective, and is counted."""
-    from redditess.diagnostics import reward_length_correlation
-    from redditess.evaluate import bootstrap_mean_ci, pair_metrics
+# The figures a judge decides; the rest of redditess.evaluate.replicate_metrics (length, repetition,
+# mode collapse, relevance) does not depend on the judge and is reported once, under the first's keys.
+JUDGED = ("effective_rate", "_minus_", "win_rate_", "judge_prob_mean_", "judge_length_correlation")
 
-    # The first judge's columns, replaced by the second's: the same computation serves both.
-    g = gens.assign(prob=gens.prob2.fillna(0.0), effective=(gens.prob2 >= cfg.threshold).astype(float))
-    g["effective_usable"] = g.effective * g.usable
-    wide = {col: g.pivot(index="post_id", columns="model", values=col).sort_index()
-            for col in ("effective", "effective_usable", "prob", "words")}
+
+def second_judge_metrics(judged: dict[int, pd.DataFrame], discrimination: dict, prompts: pd.Series, cfg,
+                         rng: np.random.Generator) -> tuple[dict[str, float], dict[int, dict[str, float]]]:
+    """``judge2_`` metrics over the replicates (and per replicate) from ``judged``: per replicate,
+    post_id, model, response, ``prob`` (the first judge's P(effective)) and ``prob2`` (the second's;
+    NaN where it abstained, which counts as not effective and is counted). They are computed by
+    :func:`redditess.evaluate.judged_metrics`, as the first judge's are: per arm the effective rate,
+    also counting only usable responses; per pair the difference (all, usable only,
+    length-controlled) and the win rate; means, sds and CIs over the replicates. Also the
+    discrimination the second_judge stage measured (``metrics/second_judge.json``) and
+    ``judge2_usable``: balanced accuracy on the true labels where they exist (demo), else on the
+    ensemble labels, at least ``cfg.min_judge_balanced_accuracy``."""
+    from redditess.evaluate import judged_metrics
+
+    second = {r: g.assign(prob=g.prob2.fillna(0.0)) for r, g in judged.items()}
+    combined, per_replicate, _ = judged_metrics(second, prompts, cfg.threshold, cfg.on_topic_quantile, cfg.bootstrap, rng,
+                                                prefix=f"{PREFIX}_")
+    keep = lambda k: any(part in k for part in JUDGED)  # noqa: E731
+    out = {k: v for k, v in combined.items() if keep(k)}
+    per_replicate = {r: {k: v for k, v in m.items() if keep(k)} for r, m in per_replicate.items()}
     # metrics/second_judge.json: judge_* against ensemble labels (named as the first judge's), truth_* against true ones.
-    out: dict[str, float] = {(PREFIX + k.removeprefix("judge") if k.startswith("judge_") else f"{PREFIX}_{k}"): float(v)
-                             for k, v in sorted(discrimination.items()) if k.startswith(("judge_", "truth_"))}
+    out.update({(PREFIX + k.removeprefix("judge") if k.startswith("judge_") else f"{PREFIX}_{k}"): float(v)
+                for k, v in sorted(discrimination.items()) if k.startswith(("judge_", "truth_"))})
     basis = out.get(f"{PREFIX}_truth_balanced_accuracy", float("nan"))
     if np.isnan(basis):
         basis = out.get(f"{PREFIX}_balanced_accuracy", float("nan"))
     out[f"{PREFIX}_usable"] = float(basis >= cfg.min_judge_balanced_accuracy)
-    out[f"{PREFIX}_abstentions"] = int(gens.prob2.isna().sum())
-    out[f"{PREFIX}_agreement_with_judge"] = float((g.effective == gens.effective).mean())
-    out[f"{PREFIX}_length_correlation"] = reward_length_correlation(g.prob.to_numpy(), g.words.to_numpy())
-    for m in arms:
-        for col, key in (("effective", "effective_rate"), ("effective_usable", "effective_rate_usable")):
-            rate = wide[col][m].to_numpy()
-            low, high = bootstrap_mean_ci(rate, cfg.bootstrap, rng)
-            out.update({f"{PREFIX}_{key}_{m}": float(rate.mean()), f"{PREFIX}_{key}_{m}_ci_low": low,
-                        f"{PREFIX}_{key}_{m}_ci_high": high})
-    for a, b in pairs:
-        if a in arms and b in arms:
-            out.update(pair_metrics(wide, a, b, cfg.bootstrap, rng, prefix=f"{PREFIX}_"))
-    return out
+    every = pd.concat(judged.values())
+    out[f"{PREFIX}_abstentions"] = int(every.prob2.isna().sum())
+    out[f"{PREFIX}_agreement_with_judge"] = float(((every.prob2 >= cfg.threshold) == (every.prob >= cfg.threshold)).mean())
+    return out, per_replicate
 
 
-def second_judge_verdicts(gens: pd.DataFrame, prompts: pd.Series, arms: list[str], pairs, params: Params,
-                          discrimination_path: Path = Path("metrics/second_judge.json")) -> dict[str, float]:
-    """evaluate's hook: score every response (``gens``: post_id, model, response, usable, words,
-    effective) with the second judge (``prompts``: post_id -> post text) and return
+def second_judge_verdicts(judged: dict[int, pd.DataFrame], prompts: pd.Series, params: Params,
+                          discrimination_path: Path = Path("metrics/second_judge.json")
+                          ) -> tuple[dict[str, float], dict[int, dict[str, float]]]:
+    """evaluate's hook: score every replicate's responses (``judged``: post_id, model, response and
+    the first judge's ``prob``) with the second judge (``prompts``: post_id -> post text) in one call
+    (an LLM judge's ledger keeps only the latest call's answers) and return
     :func:`second_judge_metrics` (nothing for ``second_judge.kind: none``). Its bootstrap draws come
     from a generator of their own, so the first judge's CIs do not depend on this hook's place."""
     seed = derive_seed(params.seed, "evaluate:second_judge")
     judge = load_second_judge(params, seed)
     touch_ledger(GENERATIONS_LEDGER)
     if judge is None:
-        return {}
-    scored = gens.assign(prob2=judge.score(prompts.loc[gens.post_id].tolist(), gens.response.tolist()))
+        return {}, {}
+    every = pd.concat([g.assign(replicate=r) for r, g in sorted(judged.items())], ignore_index=True)
+    every["prob2"] = judge.score(prompts.loc[every.post_id].tolist(), every.response.tolist())
+    scored = {r: g.drop(columns="replicate").reset_index(drop=True) for r, g in every.groupby("replicate", sort=True)}
     discrimination = json.loads(Path(discrimination_path).read_text(encoding="utf-8"))
-    return second_judge_metrics(scored, discrimination, arms, pairs, params.evaluate, np.random.default_rng(seed))
+    return second_judge_metrics(scored, discrimination, prompts, params.evaluate, np.random.default_rng(seed))
 
 
 def second_judge_report(metrics: dict, arms: list[str], pairs) -> list[str]:
