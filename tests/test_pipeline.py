@@ -123,12 +123,15 @@ def test_judge_and_reward_model_train_on_disjoint_posts(tiny_repo):
 def test_the_crisis_lane_is_judged_on_every_crisis_post_no_model_trained_on(tiny_repo):
     split = tiny_repo / "data/split"
     crisis = pd.read_parquet(split / "crisis.parquet")
-    trained = set().union(*(set(pd.read_parquet(split / f"{n}.parquet").post_id) for n in ("train", "judge_train")))
+    trained = set().union(*(set(pd.read_parquet(split / f"{n}.parquet").post_id) for n in ("train", "judge_train", "second_judge_train")))
     assert crisis.crisis.all() and not set(crisis.post_id) & trained
     flagged = json.loads((tiny_repo / "metrics/split.json").read_text())
     assert flagged["crisis_eval_posts"] == crisis.post_id.nunique() == flagged["crisis_posts"]  # exclusion is on
-    answered = pd.read_parquet(tiny_repo / "data/generations.parquet")
-    assert set(crisis.post_id) <= set(answered[answered.model == "sft"].post_id)
+    replicates = sorted((tiny_repo / "data/generations").glob("seed_*.parquet"))
+    assert replicates
+    for replicate in replicates:
+        answered = pd.read_parquet(replicate)
+        assert set(crisis.post_id) <= set(answered[answered.model == "sft"].post_id), replicate.name
     evaluate = json.loads((tiny_repo / "metrics/evaluate.json").read_text())
     assert evaluate["crisis_eval_posts"] == crisis.post_id.nunique()
 
