@@ -44,8 +44,13 @@ def train_classifier(cfg, prompts: list[str], texts: list[str], labels: list[int
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
 
     from redditess.hub import check_hub_model
+    from redditess.runtime import seed_everything
     from redditess.training import common_args
 
+    # Seed torch here, after it is imported: the new classification head is initialised by
+    # from_pretrained, before the Trainer seeds anything (a caller that seeded before importing torch
+    # got a different head on every run).
+    seed_everything(seed)
     path = backbone_path(cfg.base_model)
     check_hub_model(path, param="classifier.base_model", revision=cfg.revision, revision_param="classifier.revision")
     tok = AutoTokenizer.from_pretrained(path, revision=cfg.revision)
