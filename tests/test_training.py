@@ -279,3 +279,26 @@ def test_the_sequence_budget_holds_every_truncated_pair_even_with_a_long_reply_m
     budget = sequence_length(tok, 48, 24)
     assert max(len(row["chosen_ids"]), len(row["rejected_ids"])) <= budget
     assert len(row["chosen_ids"]) > 48 + 8 + 24  # the old fixed slack of 8 tokens would have dropped it
+
+
+def test_the_classifier_trains_the_same_whatever_the_callers_random_state():
+    """train_classifier seeds torch itself: the new classification head is drawn by from_pretrained,
+    before the Trainer seeds anything (the second_judge stage seeded before torch was imported, and
+    its judge changed on every run)."""
+    import torch
+
+    from redditess.classifier import train_classifier
+    from redditess.config import ClassifierConfig
+
+    cfg = ClassifierConfig(epochs=1, batch_size=4, max_length=32)
+    prompts = ["I feel alone", "I can't sleep", "work is too much", "my dog died"] * 2
+    texts = ["You're not alone, I'm here.", "ok", "Try a fixed wake time.", "whatever"] * 2
+    labels = [1, 0, 1, 0] * 2
+    weights = []
+    for noise in (1, 2):
+        torch.manual_seed(noise)  # a caller's RNG state, different each time
+        torch.rand(noise)
+        model, _, _ = train_classifier(cfg, prompts, texts, labels, seed=7)
+        weights.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
