@@ -8,6 +8,10 @@ Writes ``data/split/{train,val,test}.parquet`` (labeled units with their split),
 learn from), ``data/split/second_judge_train.parquet`` (``split.second_judge_share`` of the training
 posts, seeded, disjoint from both: the second judge's, ``redditess.second_judge``),
 ``data/split/pairs_*.parquet`` (same-post effective > ineffective pairs) and ``metrics/split.json``.
+Posts move in duplicate groups (``redditess.dedup``: posts sharing an exact or near-duplicate post or
+comment text), so no text lies in two splits; the report counts the groups merged, the share of
+labeled comments whose normalised text is unique, and the share of test comments whose normalised
+text occurs in another split (0 unless a text is shorter than ``split.dedup_min_words``).
 Crisis posts (``redditess.crisis``) are flagged (``crisis`` column) and, with
 ``crisis.exclude_from_training``, kept out of train, judge_train and second_judge_train;
 ``data/split/crisis.parquet`` holds every crisis post no model trains on, the crisis lane's evaluation set.
@@ -16,12 +20,24 @@ Crisis posts (``redditess.crisis``) are flagged (``crisis`` column) and, with
 from __future__ import annotations
 
 from redditess.config import load_params
+from redditess.dedup import duplicate_groups, normalise_text
 from redditess.guards import require_two_classes
 from redditess.io import atomic_path, read_table, write_metrics, write_table
 from redditess.runtime import InputError, derive_seed, stage
-from redditess.split import judge_posts, preference_pairs, second_judge_posts, split_posts
+from redditess.split import judge_posts, preference_pairs, prompt_text, second_judge_posts, split_posts
 
 TRAINING_SPLITS = ["train", "judge_train", "second_judge_train"]  # the splits some model learns from
+
+
+def text_overlap(rows) -> dict[str, float]:
+    """How distinct the labeled comments' texts are, and how many test comments have their
+    normalised text in another split (the leak the duplicate groups prevent)."""
+    norm = rows.comment_body.map(normalise_text)
+    counts = norm.value_counts()
+    test = rows.split == "test"
+    elsewhere = set(norm[~test])
+    return {"distinct_text_share": float((norm.map(counts) == 1).mean()) if len(rows) else float("nan"),
+            "test_text_in_other_split_share": float(norm[test].isin(elsewhere).mean()) if test.any() else float("nan")}
 
 
 @stage
@@ -40,18 +56,24 @@ def main() -> None:
     except ValueError as exc:
         raise InputError(f"params.yaml: crisis.categories: {exc}") from None
     rows["crisis"] = [detect(t, b, lexicon) for t, b in zip(rows.post_title, rows.post_body, strict=True)]
-    assignment = split_posts(ens, params.split, derive_seed(params.seed, "split"))
+    posts = rows.drop_duplicates("post_id")
+    groups, dedup = duplicate_groups(posts.post_id.tolist() + rows.post_id.tolist(),
+                                     [prompt_text(r) for r in posts.itertuples()] + rows.comment_body.tolist(),
+                                     params.split.near_duplicate_threshold, params.split.dedup_min_words,
+                                     derive_seed(params.seed, "split:dedup"))
+    assignment = split_posts(ens, params.split, derive_seed(params.seed, "split"), groups)
     rows["split"] = rows["post_id"].map(assignment)
     require_two_classes(rows.loc[rows.split == "train", "label"], "split", "the train split",
                         f"split.train = {params.split.train} of {rows.post_id.nunique()} labeled posts")
     held = judge_posts(sorted(rows.post_id[rows.split == "train"].unique()), params.split.judge_share,
-                       derive_seed(params.seed, "split:judge"))
+                       derive_seed(params.seed, "split:judge"), groups)
     rows.loc[rows.post_id.isin(held), "split"] = "judge_train"
     second = second_judge_posts(sorted(rows.post_id[rows.split.isin(["train", "judge_train"])].unique()), held,
-                                params.split.second_judge_share, derive_seed(params.seed, "split:second_judge"))
+                                params.split.second_judge_share, derive_seed(params.seed, "split:second_judge"), groups)
     rows.loc[rows.post_id.isin(second), "split"] = "second_judge_train"
     crisis_posts = set(rows.post_id[rows.crisis])
-    metrics: dict[str, float] = {"crisis_posts": len(crisis_posts), "crisis_posts_excluded_from_training": 0}
+    metrics: dict[str, float] = {"crisis_posts": len(crisis_posts), "crisis_posts_excluded_from_training": 0,
+                                 **dedup, **text_overlap(rows)}
     training = rows.split.isin(TRAINING_SPLITS)
     if params.crisis.exclude_from_training:
         metrics["crisis_posts_excluded_from_training"] = int(rows.post_id[training & rows.crisis].nunique())

@@ -14,7 +14,8 @@ def test_same_seed_same_records_other_seed_other_records():
 def test_demo_threads_hold_what_the_filters_and_labelers_need():
     out = simulate(DemoConfig(n_threads=300), 1)
     kinds = Counter(t["kind"] for t in out.truth)
-    assert {"support", "unhelpful", "bot", "spam"} <= set(kinds)
+    assert {"matched", "wrong_kind", "generic", "everything", "dismissive", "cut_off", "bot", "spam"} <= set(kinds)
+    assert {t["need"] for t in out.truth} == {"advice", "heard", "reassurance", "similar"}
     dims = Counter(d for t in out.truth for d in t["dimensions"])
     assert set(dims) == {"informational", "emotional", "esteem", "network", "tangible"}
     assert any(s["edited"] for s in out.submissions) and any(not s["edited"] for s in out.submissions)

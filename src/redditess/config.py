@@ -35,6 +35,21 @@ class DemoConfig:
     """Earliest creation time (epoch seconds) of a simulated post."""
     end_utc: int = 1672531200
     """Latest creation time (epoch seconds) of a simulated post."""
+    op_reply_rate: float = 0.75
+    """Share of comments the OP answers (the OP-reply labeler's only evidence)."""
+    op_reply_noise: float = 0.2
+    """Probability that the tone of an OP reply is drawn at random (thanks, a shrug or a rejection)
+    instead of following the comment's gold verdict: OPs thank unhelpful commenters out of politeness
+    and brush off good advice on a bad day. At 0 the OP-reply labeler would read the truth."""
+    op_reply_engagement: float = 0.15
+    """Share of OP replies that carry no verdict on the comment, whatever it was: a follow-up question
+    or more description of the OP's own distress (what real OPs often write)."""
+    vote_noise: float = 2.5
+    """Standard deviation of a comment's score around its mean (5.5 effective, 0.5 not): the
+    community labeler's noise."""
+    edit_noise: float = 0.15
+    """Probability that a post's "EDIT:" line is drawn at random instead of following how the thread
+    went (the general-feedback labeler's noise)."""
 
 
 @dataclass(frozen=True)
@@ -389,6 +404,13 @@ class SplitConfig:
     """Dyadic threads (one comment per post, e.g. post -> first comment -> OP reply) yield no
     same-post preference pair; when true, an effective comment of a post without an ineffective one
     is paired with an ineffective comment to another post of the same split (seeded draw)."""
+    near_duplicate_threshold: float = 0.8
+    """Two texts (a post's title and body, or a labeled comment) whose word 3-gram Jaccard similarity
+    is at least this are near duplicates, and their posts go to one split together
+    (``redditess.dedup``; exact duplicates always do). 1 groups exact duplicates only."""
+    dedup_min_words: int = 3
+    """Texts shorter than this many words are not grouped ("thank you" under many posts is not
+    leakage, and would chain them into one giant group); they are counted in ``metrics/split.json``."""
 
 
 @dataclass(frozen=True)
@@ -714,6 +736,8 @@ ANY = (None, None, True)
 RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "seed": GE0,
     "collect.demo.n_threads": GE1, "collect.demo.start_utc": GE0, "collect.demo.end_utc": GE0,
+    "collect.demo.op_reply_rate": FRAC, "collect.demo.op_reply_noise": FRAC, "collect.demo.op_reply_engagement": FRAC,
+    "collect.demo.vote_noise": GE0, "collect.demo.edit_noise": FRAC,
     "collect.dump.start_utc": GE0, "collect.dump.end_utc": GE0, "collect.workers": GE1, "threads.memory_mb": GE1,
     "collect.praw.limit": GE1, "collect.praw.replace_more_limit": GE0, "collect.praw.max_retries": GE0,
     "collect.praw.backoff_seconds": GE0,
@@ -732,6 +756,7 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "agreement.bootstrap": GE1, "dimensions.threshold": SIGNED, "dimensions.bootstrap": GE1,
     "split.train": FRAC, "split.val": FRAC, "split.judge_share": (0, 1, True),
     "split.second_judge_share": (0, 1, True), "second_judge.epochs": GT0,
+    "split.near_duplicate_threshold": (0, 1, False), "split.dedup_min_words": GE0,
     "classifier.max_length": GE1, "classifier.epochs": GT0, "classifier.batch_size": GE1,
     "classifier.learning_rate": GT0, "classifier.max_train_examples": GE0,
     "sft.vocab_size": GE1, "sft.n_embd": GE1, "sft.n_layer": GE1, "sft.n_head": GE1, "sft.max_prompt_tokens": GE1,

@@ -162,7 +162,7 @@ RAW_SCHEMA = pa.schema([
     ("score_hidden", _BOOL), ("archived", _BOOL), ("link_flair_text", _STR),
 ])
 TRUTH_SCHEMA = pa.schema([("comment_id", _STR), ("post_id", _STR), ("kind", _STR),
-                          ("dimensions", pa.list_(_STR)), ("effective", _BOOL)])
+                          ("dimensions", pa.list_(_STR)), ("effective", _BOOL), ("need", _STR), ("topic", _STR)])
 _CASTS = {pa.types.is_string: str, pa.types.is_int64: int, pa.types.is_float64: float, pa.types.is_boolean: bool}
 
 
@@ -222,8 +222,8 @@ def iter_raw(path: str | Path, columns: list[str] | None = None) -> Iterator[dic
 
 def read_truth(path: str | Path = "data/raw/truth.parquet") -> pd.DataFrame:
     """The demo simulator's hidden truth that collect writes next to the records: one row per
-    comment (``comment_id, post_id, kind, dimensions, effective``; ``effective`` is null for bots
-    and spam); empty, with those columns, for real sources or when the file is absent."""
+    comment (``comment_id, post_id, kind, dimensions, effective, need, topic``; ``effective`` is
+    null for bots and spam: ``redditess.sources.demo``); empty, with those columns, for real sources or when the file is absent."""
     path = Path(path)
     if not path.exists():
         return TRUTH_SCHEMA.empty_table().to_pandas()

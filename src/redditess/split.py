@@ -9,52 +9,68 @@ from redditess.config import SplitConfig
 from redditess.runtime import InputError
 
 
-def split_posts(ens: pd.DataFrame, cfg: SplitConfig, seed: int) -> pd.Series:
+def split_posts(ens: pd.DataFrame, cfg: SplitConfig, seed: int, groups: dict[str, str] | None = None) -> pd.Series:
     """Map each post_id to train/val/test.
 
-    Posts are stratified by whether they hold both an effective and an ineffective comment (the
-    posts that yield preference pairs) and by their majority label, then shuffled with ``seed``
-    and cut by the configured fractions inside each stratum.
-    """
+    Posts move in their duplicate groups (``groups``: post -> group, :func:`redditess.dedup.duplicate_groups`;
+    every post its own group when None), so no text lies in two splits. Groups are stratified by
+    whether they hold both an effective and an ineffective comment (the posts that yield preference
+    pairs) and by their majority label, then shuffled with ``seed`` and cut by the configured
+    fractions inside each stratum."""
     if not (0 < cfg.train < 1 and 0 <= cfg.val < 1 and cfg.train + cfg.val < 1):
         raise InputError(f"params.yaml: split.train and split.val need 0 < train, 0 <= val, train + val < 1; got {cfg.train}, {cfg.val}")
     labeled = ens[ens["label"].notna()]
-    per_post = labeled.groupby("post_id")["label"].agg(
+    groups = groups or {}
+    group_of = labeled["post_id"].map(lambda p: groups.get(p, p))
+    per_group = labeled.groupby(group_of)["label"].agg(
         n_eff=lambda s: int((s == 1).sum()), n_ineff=lambda s: int((s == 0).sum())
     )
-    stratum = (per_post.n_eff > 0) & (per_post.n_ineff > 0)
-    stratum = stratum.astype(int) * 2 + (per_post.n_eff >= per_post.n_ineff).astype(int)
+    stratum = (per_group.n_eff > 0) & (per_group.n_ineff > 0)
+    stratum = stratum.astype(int) * 2 + (per_group.n_eff >= per_group.n_ineff).astype(int)
     rng = np.random.default_rng(seed)
-    assignment: dict[str, str] = {}
+    by_group: dict[str, str] = {}
     for key in sorted(stratum.unique()):
-        posts = np.array(sorted(stratum.index[stratum == key]))
-        rng.shuffle(posts)
-        n_train = int(round(cfg.train * len(posts)))
-        n_val = int(round(cfg.val * len(posts)))
-        for i, post in enumerate(posts):
-            assignment[post] = "train" if i < n_train else "val" if i < n_train + n_val else "test"
-    return pd.Series(assignment, name="split").sort_index()
+        members = np.array(sorted(stratum.index[stratum == key]))
+        rng.shuffle(members)
+        n_train = int(round(cfg.train * len(members)))
+        n_val = int(round(cfg.val * len(members)))
+        for i, g in enumerate(members):
+            by_group[g] = "train" if i < n_train else "val" if i < n_train + n_val else "test"
+    posts = sorted(set(labeled["post_id"]))
+    return pd.Series({p: by_group[groups.get(p, p)] for p in posts}, name="split").sort_index()
 
 
-def judge_posts(train_posts: list[str], share: float, seed: int) -> set[str]:
-    """The seeded ``share`` of the (sorted) training posts held out for the evaluation judge."""
+def _take_groups(candidates: list[str], n_posts: int, seed: int, groups: dict[str, str] | None) -> set[str]:
+    """Whole duplicate groups of ``candidates``, in a seeded order, until ``n_posts`` posts are taken."""
+    groups = groups or {}
+    members: dict[str, list[str]] = {}
+    for p in sorted(candidates):
+        members.setdefault(groups.get(p, p), []).append(p)
+    order = np.array(sorted(members))
+    taken: set[str] = set()
+    for i in np.random.default_rng(seed).permutation(len(order)):
+        if len(taken) >= n_posts:
+            break
+        taken.update(members[order[i]])
+    return taken
+
+
+def judge_posts(train_posts: list[str], share: float, seed: int, groups: dict[str, str] | None = None) -> set[str]:
+    """The seeded ``share`` of the training posts (whole duplicate groups) held out for the evaluation judge."""
     if not 0 <= share < 1:
         raise InputError(f"params.yaml: split.judge_share must be in [0, 1), got {share}")
-    posts = np.array(sorted(train_posts))
-    rng = np.random.default_rng(seed)
-    return set(posts[rng.permutation(len(posts))[: int(round(share * len(posts)))]].tolist())
+    return _take_groups(train_posts, int(round(share * len(set(train_posts)))), seed, groups)
 
 
-def second_judge_posts(train_posts: list[str], first_judge: set[str], share: float, seed: int) -> set[str]:
-    """The seeded ``share`` of the training posts (counted over all of them) held out for the second
-    judge, drawn from those the first judge does not hold: disjoint from the first judge's posts and
-    from the policy's (the rest)."""
+def second_judge_posts(train_posts: list[str], first_judge: set[str], share: float, seed: int,
+                       groups: dict[str, str] | None = None) -> set[str]:
+    """The seeded ``share`` of the training posts (counted over all of them; whole duplicate groups)
+    held out for the second judge, drawn from those the first judge does not hold: disjoint from the
+    first judge's posts and from the policy's (the rest)."""
     if not 0 <= share < 1:
         raise InputError(f"params.yaml: split.second_judge_share must be in [0, 1), got {share}")
-    rest = np.array(sorted(set(train_posts) - first_judge))
-    n = min(len(rest), int(round(share * len(train_posts))))
-    rng = np.random.default_rng(seed)
-    return set(rest[rng.permutation(len(rest))[:n]].tolist())
+    rest = sorted(set(train_posts) - first_judge)
+    return _take_groups(rest, min(len(rest), int(round(share * len(set(train_posts))))), seed, groups)
 
 
 def preference_pairs(rows: pd.DataFrame, max_per_post: int, seed: int, cross_post: bool = False) -> pd.DataFrame:

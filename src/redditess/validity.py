@@ -23,15 +23,24 @@ def read_truth(path: Path) -> pd.DataFrame:
     return frame[frame.effective.notna()].astype({"effective": int}).reset_index(drop=True)
 
 
-def truth_agreement(ens: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
+def truth_agreement(ens: pd.DataFrame, truth: pd.DataFrame, units: pd.DataFrame | None = None) -> dict[str, float]:
     """κ, accuracy and balanced accuracy of the ensemble label and each labeler's vote against the
-    truth, on the comments each one labeled; plus coverage of the truth comments."""
+    truth, on the comments each one labeled; plus coverage of the truth comments. With ``units``
+    (comment_id, comment_body), also ``truth_words_spearman``: the Spearman correlation of a kept
+    comment's length in words with its truth, which the testbed keeps near 0 (length must not decide
+    effectiveness, or a word count passes for a judge)."""
+    from scipy.stats import spearmanr
     from sklearn.metrics import balanced_accuracy_score, cohen_kappa_score
 
     merged = ens.merge(truth, on="comment_id")
     out: dict[str, float] = {"truth_comments": int(len(merged))}
     if merged.empty:
         return out
+    if units is not None:
+        words = merged.merge(units[["comment_id", "comment_body"]], on="comment_id")
+        n_words = words.comment_body.str.split().str.len()
+        if len(words) > 2 and words.effective.nunique() == 2:
+            out["truth_words_spearman"] = float(spearmanr(n_words, words.effective).statistic)
     for col in ["label"] + sorted(c for c in merged.columns if c.startswith("vote_")):
         name = col.removeprefix("vote_")
         voted = merged[merged[col].notna()]

@@ -1,12 +1,27 @@
-"""A seeded simulator of mental-health help-seeking threads in Pushshift format.
+"""A seeded simulator of mental-health help-seeking threads in Pushshift format: the demo testbed.
 
-It exists so that every stage can run offline in minutes and so tests know the truth. Each post
-gets comments of the five support types (informational, emotional, esteem/validation,
-network/identification, tangible/strategic) or unhelpful ones, written by people, bots or spammers.
-Each comment has a hidden *effectiveness*; the OP's follow-up replies, the post's "EDIT:" line and
-the comment's score follow it noisily, the way the study's labelers assume real threads do.
-Deleted and removed items, survey posts, unedited posts and deeper reply chains are mixed in so the
-thread filters have real work. The hidden truth is returned separately and only tests read it.
+Every post states a *need* in words (advice or a plan; to be heard; reassurance about itself;
+whether anyone else has been through it) and has a *topic* with concrete details (an event, a
+feeling, a detail sentence), all from :data:`redditess.gold.TOPICS`. Comments are composed sentence
+by sentence — support of the five kinds (informational, emotional, esteem, network, tangible), each
+either specific to this post (its topic's resources and strategies, its own event or feeling) or
+generic, dismissive remarks, chatter, neutral openers and closers — into one of the comment shapes
+of :data:`SHAPES` (the matching support; the wrong kind; generic; another topic's advice; advice to
+someone who asked to be heard; every kind at once; dismissive; cut off mid-sentence; chatter).
+
+**The truth is a function of the text.** Each comment's hidden effectiveness is
+:func:`redditess.gold.judge` of (post, comment): no coin flip, no length. The shapes are mixed so that
+effective and ineffective comments overlap in length (short generic or dismissive comments, long
+"every kind at once" ones): ``metrics/aggregate.json`` reports the Spearman correlation of length
+with the truth. Texts are composed from post-specific parts, so nearly all are distinct.
+
+The signals the labelers see follow the truth with noise set in params (``collect.demo``): the OP's
+reply tone (``op_reply_noise``; ``op_reply_engagement`` replies carry no verdict at all), the score
+(``vote_noise``) and the post's "EDIT:" line (``edit_noise``). Bots, spam, deleted and removed
+items, survey posts, unedited posts and deeper reply chains are mixed in so the thread filters have
+real work. The truth (``truth``: comment, post, shape, the kinds of support gold found, effective,
+the post's need and topic) goes to ``data/raw/truth.parquet``, read only by checks and the
+evaluation's gold scoring.
 """
 
 from __future__ import annotations
@@ -16,182 +31,127 @@ import random
 from dataclasses import dataclass
 
 from redditess.config import DemoConfig
-from redditess.support import DIMENSIONS
+from redditess.gold import NEED_FORBIDS, NEED_KINDS, NEEDS, TOPICS, judge
 
-TOPICS = {
-    "anxiety": dict(
-        feeling=["anxious all the time", "constantly on edge", "panicky", "scared of everything"],
-        event=["I started a new job", "my exams began", "I moved to a new city", "my panic attacks came back"],
-        detail=[
-            "My heart races before every meeting and I can't breathe properly.",
-            "I lie awake replaying every conversation I had during the day.",
-            "I cancelled plans with friends three times this week because I felt sick with worry.",
-            "Even checking my email makes my hands shake.",
-        ],
-        resource=["cognitive behavioural therapy", "a grounding exercise like 5-4-3-2-1", "box breathing", "an anxiety workbook"],
-        strategy=["write the worry down and set a fifteen minute worry time", "breathe in for four, hold for four, out for six", "go for a short walk when the panic starts", "cut back on coffee after noon"],
-    ),
-    "depression": dict(
-        feeling=["empty", "numb", "hopeless", "exhausted and low"],
-        event=["my breakup", "I lost my job", "winter started", "I stopped my medication"],
-        detail=[
-            "I can't get out of bed most days and the dishes keep piling up.",
-            "Nothing I used to enjoy feels worth doing anymore.",
-            "I sleep twelve hours and still wake up tired.",
-            "I haven't showered in days and I feel ashamed of it.",
-        ],
-        resource=["talking to your doctor about your medication", "behavioural activation", "a therapist who works with depression", "a local support group"],
-        strategy=["pick one tiny task a day, like brushing your teeth", "open the curtains first thing in the morning", "set a timer for five minutes of tidying", "text one person each day, even just a meme"],
-    ),
-    "loneliness": dict(
-        feeling=["completely alone", "invisible", "isolated", "like nobody would notice if I disappeared"],
-        event=["I moved away for university", "my best friend stopped talking to me", "I started working from home", "my family moved abroad"],
-        detail=[
-            "I go whole weekends without speaking to anyone.",
-            "Everyone in my group chat seems to have plans except me.",
-            "I eat dinner alone every night watching videos of other people.",
-            "I try to reach out but conversations always fizzle out.",
-        ],
-        resource=["volunteering", "a local club or meetup", "a peer support line", "community classes at the library"],
-        strategy=["join one weekly activity and go three times before judging it", "say yes to the next small invitation", "message an old friend and suggest a specific day", "sit in a cafe instead of at home for an hour"],
-    ),
-    "work_stress": dict(
-        feeling=["burnt out", "overwhelmed", "like a failure", "crushed by pressure"],
-        event=["my manager doubled my workload", "I got a bad review", "we had layoffs", "I took on a second job"],
-        detail=[
-            "I work until midnight and still feel behind.",
-            "I cry in the bathroom at work at least once a week.",
-            "Sunday evenings make me feel sick.",
-            "I snap at my partner because I have nothing left.",
-        ],
-        resource=["your employee assistance programme", "HR about a workload review", "a career counsellor", "occupational health"],
-        strategy=["write a list of tasks and ask your manager to rank them", "block a lunch break in your calendar", "turn off work notifications after seven", "take one sick day to rest without guilt"],
-    ),
-    "sleep": dict(
-        feeling=["wired but exhausted", "desperate for sleep", "foggy all day", "scared of bedtime"],
-        event=["my insomnia got worse", "I started night shifts", "my baby was born", "my anxiety spiked"],
-        detail=[
-            "I fall asleep at four and my alarm goes off at seven.",
-            "My thoughts race the moment my head hits the pillow.",
-            "I've tried melatonin but nothing changes.",
-            "I nap in the afternoon and then can't sleep at night.",
-        ],
-        resource=["CBT for insomnia", "a sleep clinic", "your GP about a sleep assessment", "a sleep diary"],
-        strategy=["get up at the same time every day, even weekends", "leave the bedroom if you are awake for twenty minutes", "put your phone in another room", "keep the bedroom cool and dark"],
-    ),
-    "grief": dict(
-        feeling=["broken", "lost", "angry at everyone", "stuck"],
-        event=["my mum died", "my dog passed away", "my grandfather died last month", "I lost my best friend"],
-        detail=[
-            "Everyone expects me to be back to normal already.",
-            "I keep picking up my phone to call them.",
-            "I feel guilty when I laugh at something.",
-            "I can't go into their room yet.",
-        ],
-        resource=["a grief counsellor", "a bereavement support group", "a hospice grief programme", "a book on grief"],
-        strategy=["write them a letter about your day", "plan something gentle for the hard dates", "keep one object of theirs close", "tell your friends what kind of help you want"],
-    ),
-    # Crisis posts (suicidal ideation, self-harm) exist in every mental-health subreddit; they feed the
-    # safety lane (redditess.crisis) and are kept out of the training targets by default.
-    "crisis": dict(
-        feeling=["like I want to die", "like everyone would be better off without me", "like there is no point in living", "like ending it all"],
-        event=["my partner left me", "I relapsed on cutting", "I lost everything in a month", "my diagnosis came back"],
-        detail=[
-            "I've been thinking about killing myself every night this week.",
-            "I started cutting myself again and I can't stop.",
-            "I wrote a goodbye note last night and I don't know why I'm still here.",
-            "I don't want to live anymore but I'm scared to tell anyone.",
-        ],
-        resource=["a crisis line like 988 or Samaritans on 116 123", "your GP or the emergency room today", "a crisis text line", "a crisis team"],
-        strategy=["tell one person you trust how bad it is tonight", "put the things you could hurt yourself with out of reach", "stay somewhere with other people tonight", "make a safety plan with a counsellor"],
-    ),
-}
-
+# --------------------------------------------------------------------------- posts
 POST_TEMPLATES = [
     "I've been feeling {feeling} since {event}. {detail} {ask}",
     "Since {event} I feel {feeling}. {detail} {ask}",
     "Throwaway because I'm embarrassed. {detail} It started when {event} and I feel {feeling}. {ask}",
     "{detail} I've felt {feeling} ever since {event}. {ask}",
+    "Long post, sorry. {event_cap} a while ago and now I'm {feeling}. {detail} {ask}",
+    "{event_cap}. Ever since, I've been {feeling}. {detail} {ask}",
 ]
-ASKS = [
-    "Does anyone have advice?",
-    "How do you cope with this?",
-    "Has anyone been through something similar?",
-    "I don't know what to do anymore.",
-    "Any tips would mean a lot.",
-]
-TITLES = [
-    "Feeling {feeling}",
-    "I don't know how to handle this anymore",
-    "Need some advice please",
-    "Is it normal to feel {feeling}?",
-    "Struggling since {event}",
-]
+ASKS = {
+    "advice": ["Does anyone have advice?", "What should I do?", "Any tips would mean a lot.", "I need a practical plan.",
+               "What can I do to get through this?", "Are there any resources that actually help?"],
+    "heard": ["I don't want advice, I just need someone to listen.", "I just need to get this off my chest.",
+              "Please don't give me solutions, I just want to be heard.", "I just need to vent tonight."],
+    "reassurance": ["Am I a bad person for feeling this way?", "Is something wrong with me?", "Please tell me I'm not broken.",
+                    "Is it normal to feel like this?", "Am I weak for not coping?"],
+    "similar": ["Has anyone else been through this?", "Does anyone else feel like this?", "Is it just me?",
+                "Has anyone gone through the same thing?"],
+}
+TITLES = {
+    None: ["Feeling {feeling}", "I don't know how to handle this anymore", "Struggling since {event}", "Rough week",
+           "Can't shake this"],
+    "advice": ["Need some advice please", "What do I do?"],
+    "heard": ["I just need to vent", "Please just listen"],
+    "reassurance": ["Am I broken?", "Is something wrong with me?"],
+    "similar": ["Has anyone else been through this?", "Is it just me?"],
+}
 
-SUPPORT_TEMPLATES = {
+# --------------------------------------------------------------------------- support sentences
+# Specific sentences carry the post's own topic or details; generic ones could answer any post.
+SPECIFIC = {
     "informational": [
-        "Have you looked into {resource}? It is designed for exactly this and many people find it works within a few weeks.",
-        "What you describe sounds a lot like something {resource} can help with. It might be worth asking about it.",
-        "It can help to know this is very common. {resource} is often recommended and it is usually free or cheap to try.",
-    ],
-    "emotional": [
-        "I'm so sorry you're going through this. That sounds really painful and exhausting.",
-        "Sending you a big hug. It makes complete sense that you feel this way after everything.",
-        "I hear you. Carrying all of that on your own must be so heavy.",
-    ],
-    "esteem": [
-        "You are stronger than you think for reaching out here. That takes real courage.",
-        "Your feelings are valid. You're not weak or broken, you're a person dealing with a lot.",
-        "The fact that you're still trying says a lot about you. Be proud of that.",
-    ],
-    "network": [
-        "I went through the same thing when {event_other}. You're not alone, a lot of us here get it.",
-        "Same here, honestly. I felt exactly like this last year and this community helped me a lot.",
-        "You're not the only one. Feel free to message me if you ever want to talk.",
+        "Have you looked into {resource}? It was made for exactly this.",
+        "It might be worth asking about {resource}, a lot of people find it helps within a few weeks.",
+        "Have you heard of {resource}? It is often recommended for this and usually cheap to try.",
+        "You could look into {resource}, it is designed for what you describe.",
+        "Have you considered {resource}? It helped a friend of mine in the same spot.",
     ],
     "tangible": [
-        "One thing that helped me: {strategy}. Start small and be patient with yourself.",
-        "Try this for a week: {strategy}. Then see if anything shifts, even a little.",
-        "A practical step: {strategy}. It sounds simple but it made a real difference for me.",
+        "One thing that helped me was to {strategy}.",
+        "Try this for a week: {strategy}.",
+        "A practical step: {strategy}, and start small.",
+        "What worked for me was to {strategy}.",
+        "Maybe tonight you could {strategy}.",
+        "A small thing to try: {strategy}.",
+    ],
+    "emotional": [
+        "I'm so sorry about {ref}, that sounds really painful.",
+        "Feeling {feeling} after {ref} must be so heavy.",
+        "Sending you a big hug, {ref} is a lot to carry.",
+        "I hear you, being {feeling} like that sounds exhausting.",
+        "I'm so sorry you're dealing with {ref}, that sounds really hard.",
+    ],
+    "esteem": [
+        "Reaching out after {ref} takes real courage, you are stronger than you think.",
+        "Your feelings are valid, being {feeling} does not make you weak.",
+        "Still trying after {ref} says a lot about you, be proud of that.",
+        "You're not broken for feeling {feeling}, you are a person dealing with a lot.",
+        "Getting through {ref} at all takes courage, so be proud of that.",
+    ],
+    "network": [
+        "I went through the same thing when {event}, you're not alone.",
+        "Same here, {event} and I felt exactly like this for months.",
+        "You're not the only one, {event} last year and this community got me through.",
+        "I know this feeling, {event} and a lot of us here get it.",
     ],
 }
-UNHELPFUL = [
+GENERIC = {
+    "informational": ["Have you looked into getting some professional help? It might make a difference.",
+                      "It might be worth asking about professional help for this.",
+                      "There's something called self-help, maybe look online."],
+    "tangible": ["One thing that helped me was to just keep busy.", "Try this for a week: be kinder to yourself.",
+                 "A practical step: take it one day at a time."],
+    "emotional": ["I'm so sorry you're going through this, that sounds really painful.", "Sending you a big hug.",
+                  "I hear you, that sounds exhausting."],
+    "esteem": ["You are stronger than you think.", "Your feelings are valid.", "Be proud of yourself for posting."],
+    "network": ["You're not the only one, a lot of us here get it.", "Same here honestly.", "I know this feeling."],
+}
+DISMISSIVE = [
     "Just get over it, everyone has problems.",
-    "Have you tried not being sad? lol",
-    "This is why I don't use reddit anymore.",
-    "Everyone feels like that sometimes, it's not a big deal.",
-    "Sounds like you're overthinking it. Just stop worrying.",
-    "ok",
-    "same",
-    "You should just man up honestly.",
-    "Did you hear about the game last night? Crazy ending.",
+    "Honestly you're overthinking it, just stop worrying.",
+    "It's not a big deal, everyone feels {feeling} sometimes.",
+    "Have you tried not being {feeling}? lol",
+    "Man up, {ref} happens to everyone.",
     "Nobody cares, that's life.",
+    "Could be worse, at least you have a roof over your head.",
+    "Stop complaining and get on with it.",
 ]
-SPAM = [
-    "Check out my new app MindBoost, use code HEAL20 for 20% off your first month!",
-    "Earn money from home while you heal! Click the link in my profile, limited spots.",
-    "Buy our calming gummies today, free shipping on all orders this week.",
+CHATTER = [
+    "Did you see the game last night? Crazy ending.",
+    "This is why I don't use reddit anymore.",
+    "Random question but what phone do you use?",
+    "First time commenting here, not sure what to say.",
+    "Is this subreddit always this quiet?",
+    "Commenting so I can find this later.",
 ]
-BOT_BODIES = [
-    ("AutoModerator", "Thank you for posting. If you are in crisis, please contact a crisis line. "
-     "*I am a bot, and this action was performed automatically. Please contact the moderators of this subreddit if you have any questions or concerns.*"),
-    ("RemindMeBot", "I will be messaging you in 2 days to remind you of this link. ^(I am a bot.)"),
-    ("helpful_resources_bot", "Here are some resources that might help you. I am a bot. Beep boop."),
-]
-SURVEYS = [
-    ("Participants needed for a study on mental health (10 min survey)",
-     "Hi everyone, I'm a psychology student recruiting participants for my dissertation survey. "
-     "It takes about 10 minutes and is completely anonymous. Please fill out the questionnaire at the link!"),
-    ("[Academic] Survey about anxiety and social media",
-     "We are conducting research on anxiety and social media use. Participants must be 18+. Take our survey!"),
-]
+OPENERS = ["I've been lurking here for a while.", "Long time reader, first comment.", "Reading this on my lunch break.",
+           "I'm on mobile so excuse the formatting.", "It took me a while to write this.", "Saw this on my way to work.",
+           "Hey.", "Hi there.", "Okay, so.", "Just read your post.", "I don't usually comment.", "Quick reply from the bus."]
+CLOSERS = ["Take care.", "Wishing you the best.", "Hang in there.", "Keep us posted.", "Good luck with everything.",
+           "Hope tomorrow is kinder.", "Rooting for you.", "One day at a time.", "Message me any time.", "You've got this."]
+MIDDLE = ["It is not the same for everyone, obviously.", "I know it is a lot to read.", "Hopefully this makes sense.",
+          "I'm not an expert, just my two cents.", "This might sound obvious."]
 
+# Comment shapes and their weights among human comments (bots and spam come first). Each shape is
+# built by ``_compose``; which of them gold calls effective is gold's business, not the shape's.
+SHAPES = {
+    "matched": 0.47, "wrong_kind": 0.12, "generic": 0.10, "other_topic": 0.06, "unsolicited": 0.04,
+    "everything": 0.09, "dismissive": 0.06, "cut_off": 0.04, "chatter": 0.02,
+}
+
+# --------------------------------------------------------------------------- OP replies, edits
 OP_POSITIVE = [
     "Thank you so much, this really helps. I'll try {echo} tomorrow.",
     "Thanks, that means a lot. I hadn't thought about it like that.",
-    "I really appreciate this. It's good to know I'm not the only one.",
+    "I really appreciate this.",
     "Thank you, I feel a little lighter reading this. I'll give it a go.",
     "This helped more than you know, thank you.",
+    "You're right, that makes a lot of sense. Thanks.",
 ]
 OP_NEGATIVE = [
     "I've already tried that and it didn't work.",
@@ -199,8 +159,17 @@ OP_NEGATIVE = [
     "I don't think you understand what I'm going through.",
     "Wow. That is exactly why I hate posting here.",
     "That honestly made me feel worse.",
+    "That's not what I was asking for.",
 ]
 OP_NEUTRAL = ["ok", "Maybe.", "I'm not sure.", "Yeah I guess."]
+OP_ENGAGEMENT = [  # no verdict on the comment: a follow-up question, or more of the OP's own distress
+    "How long did it take before things changed for you?",
+    "Did you tell anyone at the time?",
+    "What do you do on the really bad days?",
+    "It's just so hard right now, I can't stop crying.",
+    "Today was even worse, I didn't leave my room.",
+    "I keep going round in circles in my head.",
+]
 COMMENTER_FOLLOWUPS = [
     "Glad it helped. Keep us posted on how it goes!",
     "Anytime. Be gentle with yourself.",
@@ -210,7 +179,7 @@ COMMENTER_FOLLOWUPS = [
 OP_DEEP_POSITIVE = ["Will do, thanks again!", "Thank you, I really needed this today."]
 OP_DEEP_NEGATIVE = ["Whatever.", "It's fine, I'm used to it."]
 EDIT_POSITIVE = [
-    "EDIT: Thank you all so much for the kind words and advice, I read every comment and I feel less alone.",
+    "EDIT: Thank you all so much for the kind words, I read every comment and I feel less alone.",
     "Edit: wow, thank you everyone. I'm going to try some of your suggestions this week.",
     "UPDATE: I talked to my doctor like some of you suggested. Thank you, this sub is amazing.",
 ]
@@ -222,11 +191,24 @@ EDIT_NEUTRAL = ["EDIT: formatting.", "Edit: typo."]
 OP_GENERAL_POSITIVE = ["Thanks everyone for replying, it really means a lot.", "I appreciate all of you, thank you."]
 OP_GENERAL_NEGATIVE = ["I don't think posting was a good idea. Nothing here helps."]
 
-# Probability that a comment of each kind is effective (the hidden truth the labelers estimate).
-P_EFFECTIVE = {
-    "informational": 0.75, "emotional": 0.65, "esteem": 0.6, "network": 0.6, "tangible": 0.8,
-    "unhelpful": 0.08,
-}
+BOT_BODIES = [
+    ("AutoModerator", "Thank you for posting. If you are in crisis, please contact a crisis line. "
+     "*I am a bot, and this action was performed automatically. Please contact the moderators of this subreddit if you have any questions or concerns.*"),
+    ("RemindMeBot", "I will be messaging you in 2 days to remind you of this link. ^(I am a bot.)"),
+    ("helpful_resources_bot", "Here are some resources that might help you. I am a bot. Beep boop."),
+]
+SPAM = [
+    "Check out my new app MindBoost, use code HEAL20 for 20% off your first month!",
+    "Earn money from home while you heal! Click the link in my profile, limited spots.",
+    "Buy our calming gummies today, free shipping on all orders this week.",
+]
+SURVEYS = [
+    ("Participants needed for a study on mental health (10 min survey)",
+     "Hi everyone, I'm a psychology student recruiting participants for my dissertation survey. "
+     "It takes about 10 minutes and is completely anonymous. Please fill out the questionnaire at the link!"),
+    ("[Academic] Survey about anxiety and social media",
+     "We are conducting research on anxiety and social media use. Participants must be 18+. Take our survey!"),
+]
 B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -235,7 +217,16 @@ class DemoOutput:
     submissions: list[dict]
     comments: list[dict]
     truth: list[dict]
-    """One row per comment: comment_id, post_id, kind, dimensions, effective (hidden)."""
+    """One row per comment: comment_id, post_id, kind (its shape; bot, spam), dimensions (the kinds of
+    support gold found), effective (gold's verdict; None for bots and spam), need, topic (the post's)."""
+
+
+@dataclass(frozen=True)
+class _Post:
+    topic: str
+    need: str
+    feeling: str
+    event: tuple[str, str, str]
 
 
 def _b36(n: int, width: int) -> str:
@@ -248,6 +239,94 @@ def _b36(n: int, width: int) -> str:
 
 def _author(rng: random.Random) -> str:
     return "user_" + hashlib.sha1(str(rng.random()).encode()).hexdigest()[:10]
+
+
+def _sentence(rng: random.Random, kind: str, post: _Post, specific: bool, topic: str | None = None) -> str:
+    """One support sentence of ``kind``: specific to ``post`` (or, for advice kinds, to ``topic``'s
+    resources and strategies: another topic's advice), or generic."""
+    if not specific:
+        return rng.choice(GENERIC[kind])
+    world = TOPICS[topic or post.topic]
+    event = rng.choice(TOPICS[post.topic]["events"])[0] if kind == "network" else post.event[0]
+    return rng.choice(SPECIFIC[kind]).format(resource=rng.choice(world["resources"]), strategy=rng.choice(world["strategies"]),
+                                             ref=post.event[2], feeling=post.feeling, event=event)
+
+
+def _kinds(rng: random.Random, pool, k: int) -> list[str]:
+    return rng.sample(sorted(pool), k=min(k, len(pool)))
+
+
+def _compose(rng: random.Random, shape: str, post: _Post) -> str:
+    """The support sentences of a comment of ``shape`` (before openers and closers)."""
+    kinds = ("informational", "emotional", "esteem", "network", "tangible")
+    need_kinds, forbidden = NEED_KINDS[post.need], NEED_FORBIDS[post.need]
+    allowed_extra = [k for k in kinds if k not in need_kinds and k not in forbidden]
+    if shape in ("matched", "cut_off"):
+        parts = [_sentence(rng, rng.choice(sorted(need_kinds)), post, True)]
+        if rng.random() < 0.4 and allowed_extra:
+            parts.insert(rng.randrange(2), _sentence(rng, rng.choice(allowed_extra), post, rng.random() < 0.6))
+        return " ".join(parts)
+    if shape == "wrong_kind":
+        wrong = [k for k in kinds if k not in need_kinds]
+        return " ".join(_sentence(rng, k, post, True) for k in _kinds(rng, wrong, 1 + (rng.random() < 0.4)))
+    if shape == "generic":
+        parts = [_sentence(rng, rng.choice(sorted(need_kinds)), post, False)]
+        if rng.random() < 0.5 and allowed_extra:
+            parts.append(_sentence(rng, rng.choice(allowed_extra), post, False))
+        return " ".join(parts)
+    if shape == "other_topic":
+        other = rng.choice(sorted(t for t in TOPICS if t != post.topic))
+        advice = rng.choice(["informational", "tangible"])
+        parts = [_sentence(rng, advice, post, True, topic=other)]
+        if rng.random() < 0.5:
+            parts.insert(0, _sentence(rng, rng.choice(sorted(need_kinds)), post, True))
+        return " ".join(parts)
+    if shape == "unsolicited":  # advice to someone who asked to be heard (or, elsewhere, a second advice kind)
+        return " ".join([_sentence(rng, rng.choice(sorted(need_kinds)), post, True),
+                         _sentence(rng, rng.choice(["informational", "tangible"]), post, True)])
+    if shape == "everything":
+        chosen = [rng.choice(sorted(need_kinds))] + _kinds(rng, [k for k in kinds if k not in need_kinds], rng.choice([2, 3]))
+        rng.shuffle(chosen)
+        return " ".join(_sentence(rng, k, post, True) for k in chosen)
+    if shape == "dismissive":
+        rude = rng.choice(DISMISSIVE).format(feeling=post.feeling, ref=post.event[2])
+        if rng.random() < 0.4:
+            return " ".join([_sentence(rng, rng.choice(sorted(need_kinds)), post, True), rude])
+        return rude
+    return rng.choice(CHATTER)
+
+
+def _cut(rng: random.Random, text: str) -> str:
+    """``text`` cut off mid-sentence: the last sentence loses its second half and its full stop."""
+    words = text.split()
+    keep = max(2, len(words) - rng.randint(3, max(3, len(words) // 2)))
+    out = " ".join(words[:keep]).rstrip(".!?,;:")
+    return out if out != text else out + " and"
+
+
+def comment_text(rng: random.Random, shape: str, post: _Post) -> str:
+    """A whole comment of ``shape`` for ``post``: its support sentences between optional neutral
+    openers, middles and closers (which vary length and wording independently of the shape)."""
+    core = _compose(rng, shape, post)
+    parts = [core]
+    if shape != "chatter":
+        if rng.random() < 0.45:
+            parts.insert(0, rng.choice(OPENERS))
+        if rng.random() < 0.2:
+            parts.insert(len(parts) - 1 if rng.random() < 0.5 else len(parts), rng.choice(MIDDLE))
+        if rng.random() < 0.5:
+            parts.append(rng.choice(CLOSERS))
+    text = " ".join(parts)
+    return _cut(rng, text) if shape == "cut_off" else text
+
+
+def _pick(rng: random.Random, weights: dict[str, float]) -> str:
+    roll, acc = rng.random() * sum(weights.values()), 0.0
+    for name, w in weights.items():
+        acc += w
+        if roll < acc:
+            return name
+    return name
 
 
 def simulate(cfg: DemoConfig, seed: int) -> DemoOutput:
@@ -272,22 +351,31 @@ def simulate(cfg: DemoConfig, seed: int) -> DemoOutput:
         comments.append(rec)
         return rec
 
+    def op_reply(effective: bool, topic: str) -> str:
+        if rng.random() < cfg.op_reply_engagement:
+            return rng.choice(OP_ENGAGEMENT)
+        tone = ("positive" if effective else "negative") if rng.random() >= cfg.op_reply_noise else \
+            rng.choice(["positive", "neutral", "negative"])
+        reply = rng.choice({"positive": OP_POSITIVE, "neutral": OP_NEUTRAL, "negative": OP_NEGATIVE}[tone])
+        return reply.format(echo=rng.choice(TOPICS[topic]["strategies"]).split(",")[0])
+
     for _ in range(cfg.n_threads):
         sub = rng.choice(cfg.subreddits)
         topic_name = rng.choice(sorted(TOPICS))
         topic = TOPICS[topic_name]
-        feeling, event = rng.choice(topic["feeling"]), rng.choice(topic["event"])
+        need = rng.choice(NEEDS)
+        the = _Post(topic_name, need, rng.choice(topic["feelings"]), rng.choice(topic["events"]))
         pid = _b36(next(id_counter) * 104729 % 36**6, 6)
         created = cfg.start_utc + rng.randrange(span)
         op = _author(rng)
         is_survey = rng.random() < 0.04
+        event = the.event[0]
         if is_survey:
             title, body = rng.choice(SURVEYS)
         else:
-            title = rng.choice(TITLES).format(feeling=feeling, event=event)
-            body = rng.choice(POST_TEMPLATES).format(
-                feeling=feeling, event=event, detail=rng.choice(topic["detail"]), ask=rng.choice(ASKS)
-            )
+            title = rng.choice(TITLES[None] + TITLES[need]).format(feeling=the.feeling, event=event)
+            body = rng.choice(POST_TEMPLATES).format(feeling=the.feeling, event=event, event_cap=event[0].upper() + event[1:],
+                                                     detail=rng.choice(topic["details"]), ask=rng.choice(ASKS[need]))
         post = {
             "id": pid, "name": f"t3_{pid}", "author": op, "title": title, "selftext": body,
             "subreddit": sub, "subreddit_id": "t5_" + hashlib.sha1(sub.encode()).hexdigest()[:5],
@@ -295,6 +383,7 @@ def simulate(cfg: DemoConfig, seed: int) -> DemoOutput:
             "over_18": False, "stickied": False, "num_comments": 0, "link_flair_text": topic_name,
             "permalink": f"/r/{sub}/comments/{pid}/", "url": f"https://www.reddit.com/r/{sub}/comments/{pid}/",
         }
+        post_text = f"{title}\n{body}"
         roll = rng.random()
         if roll < 0.03:
             post["selftext"], post["author"] = "[deleted]", "[deleted]"
@@ -310,54 +399,35 @@ def simulate(cfg: DemoConfig, seed: int) -> DemoOutput:
             t += rng.randint(60, 7200)
             kind_roll = rng.random()
             author = _author(rng)
+            base = dict(post_id=pid, dimensions=[], effective=None, need=need, topic=topic_name)
             if kind_roll < 0.06:
                 bot, text = rng.choice(BOT_BODIES)
                 c = comment(post, post["name"], bot, text, t, 1)
-                truth.append(dict(comment_id=c["id"], post_id=pid, kind="bot", dimensions=[], effective=None))
+                truth.append(dict(base, comment_id=c["id"], kind="bot"))
                 continue
             if kind_roll < 0.09:
                 c = comment(post, post["name"], author, rng.choice(SPAM), t, rng.randint(-5, 1))
-                truth.append(dict(comment_id=c["id"], post_id=pid, kind="spam", dimensions=[], effective=None))
+                truth.append(dict(base, comment_id=c["id"], kind="spam"))
                 continue
-            if kind_roll < 0.30:
-                kind, dims, text = "unhelpful", [], rng.choice(UNHELPFUL)
-            else:
-                dims = sorted(rng.sample(DIMENSIONS, k=1 if rng.random() < 0.6 else 2))
-                other = rng.choice(TOPICS[rng.choice(sorted(TOPICS))]["event"])
-                parts = [
-                    rng.choice(SUPPORT_TEMPLATES[d]).format(
-                        resource=rng.choice(topic["resource"]), strategy=rng.choice(topic["strategy"]),
-                        event_other=other,
-                    )
-                    for d in dims
-                ]
-                kind, text = "support", " ".join(parts)
-            p = max(P_EFFECTIVE[d] for d in dims) if dims else P_EFFECTIVE["unhelpful"]
-            if len(dims) == 2:
-                p = min(0.95, p + 0.1)
-            effective = rng.random() < p
+            shape = _pick(rng, SHAPES)
+            text = comment_text(rng, shape, the)
+            verdict = judge(post_text, text) if not is_survey else None
+            effective = bool(verdict and verdict.effective)
             effective_count += effective
-            score = max(-8, int(rng.gauss(5.5, 2.5)) if effective else int(rng.gauss(0.5, 2.0)))
+            score = max(-8, int(round(rng.gauss(5.5 if effective else 0.5, cfg.vote_noise))))
             deleted = rng.random() < 0.04
             c = comment(
                 post, post["name"], "[deleted]" if deleted else author,
                 rng.choice(["[deleted]", "[removed]"]) if deleted else text, t, score,
             )
-            truth.append(dict(comment_id=c["id"], post_id=pid, kind=kind, dimensions=dims, effective=effective))
+            truth.append(dict(base, comment_id=c["id"], kind=shape, dimensions=list(verdict.kinds) if verdict else [],
+                              effective=None if verdict is None else effective))
             if deleted:
                 continue
-            # The OP answers most comments; the tone follows the hidden effectiveness, noisily.
-            if rng.random() < 0.75:
-                noise = rng.random()
-                if effective:
-                    reply = rng.choice(OP_POSITIVE if noise < 0.85 else OP_NEUTRAL)
-                else:
-                    reply = rng.choice(OP_NEGATIVE if noise < 0.7 else OP_NEUTRAL if noise < 0.9 else OP_POSITIVE)
-                echo = "that"
-                if "{echo}" in reply:
-                    echo = rng.choice(topic["strategy"]).split(",")[0]
+            # The OP answers most comments; the tone follows the gold verdict, noisily.
+            if rng.random() < cfg.op_reply_rate:
                 t2 = t + rng.randint(300, 36000)
-                r1 = comment(post, c["name"], post["author"], reply.format(echo=echo), t2, rng.randint(1, 4))
+                r1 = comment(post, c["name"], post["author"], op_reply(effective, topic_name), t2, rng.randint(1, 4))
                 if rng.random() < 0.3:
                     t3 = t2 + rng.randint(120, 7200)
                     r2 = comment(post, r1["name"], author, rng.choice(COMMENTER_FOLLOWUPS), t3, rng.randint(1, 3))
@@ -365,8 +435,10 @@ def simulate(cfg: DemoConfig, seed: int) -> DemoOutput:
                         deep = OP_DEEP_POSITIVE if effective else OP_DEEP_NEGATIVE
                         comment(post, r2["name"], post["author"], rng.choice(deep), t3 + rng.randint(60, 3600), 1)
 
-        # Post-level general feedback follows how well the thread went overall.
+        # Post-level general feedback follows how well the thread went overall, noisily.
         went_well = effective_count >= max(1, n_comments // 3)
+        if rng.random() < cfg.edit_noise:
+            went_well = rng.random() < 0.5
         if not is_survey and rng.random() < 0.85 and post["author"] != "[deleted]":
             edit = rng.choice(EDIT_POSITIVE if went_well else EDIT_NEGATIVE)
             if rng.random() < 0.1:
