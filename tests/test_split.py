@@ -72,3 +72,38 @@ def test_policy_first_judge_and_second_judge_posts_are_pairwise_disjoint_and_see
     assert second == second_judge_posts(train, first, 0.2, seed=3)
     assert second != second_judge_posts(train, first, 0.2, seed=4)
     assert second_judge_posts(train, first, 0.0, seed=3) == set()
+
+
+def test_duplicate_groups_join_posts_that_share_a_text_exactly_or_nearly():
+    from redditess.dedup import duplicate_groups
+
+    long = "have you looked into a sleep clinic it was made for exactly this and it helped a friend of mine"
+    posts = ["a", "b", "c", "d", "e", "f"]
+    texts = [long.upper() + "!",                       # a: the same text as b after normalisation
+             long,                                     # b
+             long.replace("a friend of mine", "my friend"),  # c: a near duplicate of b (Jaccard >= 0.8)
+             "something else entirely about grief and losing your mum last winter",  # d: its own
+             "thank you",                              # e, f: too short to group
+             "thank you"]
+    groups, counts = duplicate_groups(posts, texts, threshold=0.7, min_words=3, seed=1)
+    assert groups["a"] == groups["b"] == groups["c"] == "a"
+    assert groups["d"] == "d" and groups["e"] == "e" and groups["f"] == "f"
+    assert counts["dedup_exact_links"] == 1 and counts["dedup_near_links"] == 1 and counts["dedup_short_texts"] == 2
+    assert counts["dedup_merged_groups"] == 1 and counts["dedup_largest_group_posts"] == 3
+    # exact duplicates only at threshold 1; the same answer on every run and whatever the order of the rows
+    assert duplicate_groups(posts, texts, threshold=1.0, min_words=3, seed=1)[0]["c"] == "c"
+    assert duplicate_groups(posts[::-1], texts[::-1], threshold=0.7, min_words=3, seed=1)[0] == groups
+
+
+def test_a_duplicate_group_never_spans_two_splits():
+    from redditess.split import judge_posts, second_judge_posts
+
+    ens = _ens(80)
+    groups = {f"p{p:03d}": f"p{p - p % 4:03d}" for p in range(80)}  # posts in groups of four
+    a = split_posts(ens, SplitConfig(train=0.7, val=0.1), seed=1, groups=groups)
+    assert (pd.DataFrame({"split": a, "group": a.index.map(groups)}).groupby("group").split.nunique() == 1).all()
+    train = sorted(a.index[a == "train"])
+    first = judge_posts(train, 0.5, seed=2, groups=groups)
+    second = second_judge_posts(train, first, 0.2, seed=3, groups=groups)
+    for held in (first, second):
+        assert all(all(q in held for q in train if groups[q] == groups[p]) for p in held)  # whole groups

@@ -88,9 +88,10 @@ def duplicate_groups(post_ids: list[str], texts: list[str], threshold: float, mi
         for other in posts[1:]:
             counts["dedup_exact_links"] += uf.union(posts[0], other)
     # Near duplicates between distinct normalised texts.
-    keys = sorted(by_norm)
+    keys = sorted(by_norm) if threshold < 1 else []  # threshold 1: exact duplicates only
     grams = [shingles(k) for k in keys]
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    # Candidates at a threshold LSH can band (at most 0.9); each is verified on its exact Jaccard.
+    lsh = MinHashLSH(threshold=min(threshold, 0.9), num_perm=num_perm)
     hashes = []
     for i, g in enumerate(grams):
         m = MinHash(num_perm=num_perm, seed=seed)
