@@ -61,7 +61,8 @@ def main() -> None:
     metrics.update({f"abstain_share_{n}": float(wide[n].isna().mean()) for n in kept})
     # The demo simulator's hidden truth (empty for real data) makes the labels falsifiable.
     metrics.update(truth_agreement(ens, read_truth(Path("data/raw/truth.parquet")),
-                                   read_table("data/threads.parquet", ["comment_id", "comment_body"])))
+                                   read_table("data/threads.parquet", ["comment_id", "comment_body"]),
+                                   derive_seed(params.seed, "aggregate:random_labeler")))
     write_metrics("metrics/aggregate.json", metrics)
 
 

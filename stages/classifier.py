@@ -2,21 +2,28 @@
 
     dvc repro classifier        # or: python stages/classifier.py
 
-Reads ``data/split/``; writes ``models/classifier/`` (weights + tokenizer), ``metrics/classifier.json``
-(accuracy, F1, ROC-AUC on test; also on its golden subset) and ``plots/classifier_loss.csv``.
+Trains in ``classifier.regime`` (``redditess.classifier``: frozen encoder features and an MLP head
+early-stopped on the validation posts, or a fine-tuned encoder) on the judge's own training posts.
+Reads ``data/split/``; writes ``models/classifier/`` (``judge.json`` and the head or the weights), ``metrics/classifier.json``
+(accuracy, F1, macro-F1, balanced accuracy and ROC-AUC on test, the last three with 95% CIs from
+resampling test posts; accuracy on its golden subset; and the same figures of the trivial baselines
+on the same comments, ``baseline_constant_*`` and ``baseline_words_*``: ``redditess.baselines``) and
+``plots/classifier_loss.csv``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, roc_auc_score
 
+from redditess.baselines import classifier_baselines, word_counts
 from redditess.config import load_params
 from redditess.guards import require_two_classes
 from redditess.io import atomic_path, read_table, write_csv, write_metrics
 from redditess.runtime import InputError, derive_seed, seed_everything, stage
 from redditess.split import prompt_text
+from redditess.stats import cluster_bootstrap_ci
 
 COLUMNS = ["post_id", "comment_id", "post_title", "post_body", "comment_body", "label", "golden"]
 
@@ -28,8 +35,7 @@ def _xy(df: pd.DataFrame) -> tuple[list[str], list[str], list[int]]:
 
 @stage
 def main() -> None:
-    from redditess.classifier import predict_proba, train_classifier
-    from redditess.training import log_history_rows
+    from redditess.classifier import judge_spec, train_judge
 
     params = load_params()
     cfg = params.classifier
@@ -43,28 +49,40 @@ def main() -> None:
         raise InputError("classifier: data/split/test.parquet holds 0 comments (see metrics/split.json and split.train/val)")
     if cfg.max_train_examples:
         train = train.sample(n=min(cfg.max_train_examples, len(train)), random_state=seed).sort_values(["post_id", "comment_id"])
-    model, tok, trainer = train_classifier(cfg, *_xy(train), seed)
+    val = read_table("data/split/val.parquet", COLUMNS)
+    judge, history = train_judge(cfg, *_xy(train), seed, val=_xy(val))
 
     p, t, y = _xy(test)
-    prob = predict_proba(model, tok, p, t, cfg.max_length)
+    prob = judge.score(p, t)
     pred = (prob >= 0.5).astype(int)
     y = np.asarray(y)
     golden = test.golden.to_numpy(bool)
+    both = len(set(y.tolist())) == 2
     metrics = {
         "test_n": len(y),
         "test_accuracy": accuracy_score(y, pred),
         "test_f1": f1_score(y, pred, zero_division=0),
-        "test_f1_macro": f1_score(y, pred, average="macro", zero_division=0),
-        "test_roc_auc": roc_auc_score(y, prob) if len(set(y)) == 2 else float("nan"),
         "test_golden_n": int(golden.sum()),
         "test_golden_accuracy": accuracy_score(y[golden], pred[golden]) if golden.any() else float("nan"),
         "train_n": len(train),
     }
+    # Figures a constant classifier cannot pass, with CIs over test posts (comments of a post are not independent).
+    rng = np.random.default_rng(derive_seed(params.seed, "classifier:bootstrap"))
+    posts = test.post_id.to_numpy()
+    for name, fn in (("roc_auc", lambda r: roc_auc_score(y[r], prob[r])),
+                     ("balanced_accuracy", lambda r: balanced_accuracy_score(y[r], pred[r])),
+                     ("f1_macro", lambda r: f1_score(y[r], pred[r], average="macro", zero_division=0))):
+        metrics[f"test_{name}"] = float(fn(np.arange(len(y)))) if both else float("nan")
+        metrics[f"test_{name}_ci_low"], metrics[f"test_{name}_ci_high"] = (
+            cluster_bootstrap_ci(fn, posts, params.evaluate.bootstrap, rng) if both else (float("nan"), float("nan")))
+    metrics.update(classifier_baselines(word_counts(train.comment_body), np.asarray(_xy(train)[2]), word_counts(test.comment_body),
+                                        y, posts, params.evaluate.bootstrap, rng))
+    metrics["head_epochs"] = len(history) if cfg.regime == "features" else 0
     with atomic_path("models/classifier") as tmp:
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
+        tmp.mkdir()
+        judge.save(tmp, judge_spec(cfg))
     write_metrics("metrics/classifier.json", metrics)
-    write_csv("plots/classifier_loss.csv", pd.DataFrame(log_history_rows(trainer.state.log_history, ["loss"]), columns=["step", "loss"]), ["step"])
+    write_csv("plots/classifier_loss.csv", pd.DataFrame(history, columns=["step", "loss"]), ["step"])
 
 
 if __name__ == "__main__":

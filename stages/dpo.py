@@ -23,9 +23,17 @@ def main() -> None:
     from trl import DPOConfig
 
     from redditess.lm import load_tokenizer, preference_rows, sequence_length
-    from redditess.training import (check_precision, check_trainer_args, is_main_process, load_model,
-                                    log_history_rows, lora_config, pretokenized_dpo_trainer, save_trained,
-                                    trainer_config)
+    from redditess.training import (
+        check_precision,
+        check_trainer_args,
+        is_main_process,
+        load_model,
+        log_history_rows,
+        lora_config,
+        pretokenized_dpo_trainer,
+        save_trained,
+        trainer_config,
+    )
 
     params = load_params()
     cfg, sft, training = params.dpo, params.sft, params.training

@@ -26,8 +26,16 @@ def main() -> None:
     from trl.experimental.ppo import PPOConfig, PPOTrainer
 
     from redditess.lm import load_tokenizer, query_ids
-    from redditess.training import (check_precision, check_trainer_args, is_main_process, load_model, lora_config,
-                                    save_trained, trainer_config, with_lora)
+    from redditess.training import (
+        check_precision,
+        check_trainer_args,
+        is_main_process,
+        load_model,
+        lora_config,
+        save_trained,
+        trainer_config,
+        with_lora,
+    )
 
     params = load_params()
     cfg, sft, training = params.ppo, params.sft, params.training

@@ -11,31 +11,14 @@ test pairs) and ``plots/reward_model_loss/<i>.csv``.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from redditess.config import load_params
 from redditess.guards import require_pairs
 from redditess.io import read_table, write_csv, write_metrics
-from redditess.lm import preference_rows, reward_rows
+from redditess.lm import preference_rows, reward_rows, reward_scores
 from redditess.replicates import metrics_file, model_dir, plot_file, replicate_from_argv, replicate_seed
 from redditess.runtime import seed_everything, stage
-
-
-def reward_scores(model, tok, rows: list[dict], key: str, max_length: int, batch_size: int = 32) -> np.ndarray:
-    """The model's scalar reward for ``prompt_ids + rows[i][key]``: the same ids it was trained on."""
-    import torch
-
-    model.eval()
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(rows), batch_size):
-            ids = [(r["prompt_ids"] + r[key])[:max_length] for r in rows[i:i + batch_size]]
-            tok.padding_side = "right"
-            enc = tok.pad({"input_ids": ids}, return_tensors="pt").to(model.device)
-            tok.padding_side = "left"
-            out.append(model(**enc).logits[:, 0].float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros(0)
 
 
 @stage
@@ -44,8 +27,16 @@ def main() -> None:
     from trl import RewardConfig, RewardTrainer
 
     from redditess.lm import load_tokenizer, sequence_length
-    from redditess.training import (check_precision, check_trainer_args, is_main_process, load_model,
-                                    log_history_rows, save_trained, trainer_config, with_lora)
+    from redditess.training import (
+        check_precision,
+        check_trainer_args,
+        is_main_process,
+        load_model,
+        log_history_rows,
+        save_trained,
+        trainer_config,
+        with_lora,
+    )
 
     params = load_params()
     cfg, sft, training = params.reward_model, params.sft, params.training
@@ -75,8 +66,8 @@ def main() -> None:
     tok.padding_side = "left"
     # Scored and saved from every process (under ZeRO-3 a forward pass is a collective); the main
     # process writes.
-    chosen = reward_scores(model, tok, test, "chosen_ids", max_length)
-    rejected = reward_scores(model, tok, test, "rejected_ids", max_length)
+    chosen = reward_scores(model, tok, [r["prompt_ids"] + r["chosen_ids"] for r in test], max_length)
+    rejected = reward_scores(model, tok, [r["prompt_ids"] + r["rejected_ids"] for r in test], max_length)
     margin = chosen - rejected
     save_trained(model, tok, model_dir("reward_model", replicate))
     if not is_main_process():

@@ -20,13 +20,13 @@ import dataclasses
 
 import numpy as np
 
+from redditess.baselines import word_counts
 from redditess.config import load_params
-from redditess.evaluate import judge_discrimination
+from redditess.discrimination import judge_metrics
 from redditess.guards import require_two_classes
 from redditess.io import atomic_path, read_table, write_metrics
 from redditess.runtime import InputError, derive_seed, seed_everything, stage
-from redditess.second_judge import (MODEL_DIR, TEST_LEDGER, LlmJudge, attach_truth, read_true_labels, require_truth,
-                                    touch_ledger, write_spec)
+from redditess.second_judge import MODEL_DIR, TEST_LEDGER, LlmJudge, attach_truth, read_true_labels, require_truth, touch_ledger, write_spec
 from redditess.split import prompt_text
 
 COLUMNS = ["post_id", "comment_id", "post_title", "post_body", "comment_body", "label"]
@@ -52,7 +52,7 @@ def main() -> None:
     truth = read_true_labels()
     threshold = params.evaluate.threshold
     if cfg.kind == "truth":
-        from redditess.classifier import predict_proba, train_classifier
+        from redditess.classifier import judge_spec, train_judge
 
         require_truth(truth, params)
         train = read_table("data/split/second_judge_train.parquet", COLUMNS)
@@ -68,10 +68,12 @@ def main() -> None:
             train = train.sort_values(["post_id", "comment_id"])
         metrics["train_comments"] = len(train)
         settings = dataclasses.replace(params.classifier, epochs=cfg.epochs)
-        model, tok, _ = train_classifier(settings, [prompt_text(r) for r in train.itertuples()],
-                                         train.comment_body.tolist(), train.truth_label.tolist(), seed)
-        prob = predict_proba(model, tok, [prompt_text(r) for r in test.itertuples()], test.comment_body.tolist(),
-                             params.classifier.max_length)
+        val, _ = attach_truth(read_table("data/split/val.parquet", COLUMNS), truth)  # early stopping on true labels too
+        judge_model, _ = train_judge(settings, [prompt_text(r) for r in train.itertuples()], train.comment_body.tolist(),
+                                     train.truth_label.tolist(), seed,
+                                     val=([prompt_text(r) for r in val.itertuples()], val.comment_body.tolist(),
+                                          val.truth_label.tolist()))
+        prob = judge_model.score([prompt_text(r) for r in test.itertuples()], test.comment_body.tolist())
         touch_ledger(TEST_LEDGER)
     else:
         judge = LlmJudge(cfg.llm, TEST_LEDGER, seed)
@@ -81,16 +83,20 @@ def main() -> None:
                        abstained=int(np.isnan(prob).sum()), metered_prompt_tokens=judge.stats.prompt_tokens,
                        metered_completion_tokens=judge.stats.completion_tokens)
     answered = ~np.isnan(prob)
-    metrics.update(judge_discrimination(prob[answered], test.label.astype(int).to_numpy()[answered], threshold, "judge"))
-    scored, no_truth = attach_truth(test.assign(prob=prob)[answered], truth)
+    rng = np.random.default_rng(derive_seed(params.seed, "second_judge:bootstrap"))
+    n_boot = params.evaluate.bootstrap
+    kept = test.assign(prob=prob)[answered]
+    metrics.update(judge_metrics(kept.prob.to_numpy(), kept.label.astype(int).to_numpy(), kept.post_id.to_numpy(),
+                                 word_counts(kept.comment_body), threshold, n_boot, rng, "judge"))
+    scored, no_truth = attach_truth(kept, truth)
     metrics["test_dropped_no_truth"] = no_truth
     if len(scored):
-        metrics.update(judge_discrimination(scored.prob.to_numpy(), scored.truth_label.to_numpy(), threshold, "truth"))
+        metrics.update(judge_metrics(scored.prob.to_numpy(), scored.truth_label.to_numpy(), scored.post_id.to_numpy(),
+                                     word_counts(scored.comment_body), threshold, n_boot, rng, "truth"))
     with atomic_path(MODEL_DIR) as tmp:
         tmp.mkdir(parents=True)
         if cfg.kind == "truth":
-            model.save_pretrained(tmp)
-            tok.save_pretrained(tmp)
+            judge_model.save(tmp, judge_spec(settings))
         write_spec(tmp, params)
     write_metrics("metrics/second_judge.json", metrics)
 

@@ -31,11 +31,19 @@ def main() -> None:
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from redditess.lm import build_tiny_gpt2, load_tokenizer, sequence_length, sft_rows, train_tokenizer
     from redditess.hub import check_hub_model
-    from redditess.training import (check_lora_targets, check_precision, check_trainer_args,
-                                    is_main_process, load_model, log_history_rows, lora_config, save_trained,
-                                    trainer_config)
+    from redditess.lm import build_tiny_gpt2, load_tokenizer, sequence_length, sft_rows, train_tokenizer
+    from redditess.training import (
+        check_lora_targets,
+        check_precision,
+        check_trainer_args,
+        is_main_process,
+        load_model,
+        log_history_rows,
+        lora_config,
+        save_trained,
+        trainer_config,
+    )
 
     params = load_params()
     cfg, training = params.sft, params.training

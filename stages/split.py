@@ -19,6 +19,7 @@ Crisis posts (``redditess.crisis``) are flagged (``crisis`` column) and, with
 
 from __future__ import annotations
 
+from redditess.baselines import longer_wins_accuracy
 from redditess.config import load_params
 from redditess.dedup import duplicate_groups, normalise_text
 from redditess.guards import require_two_classes
@@ -97,6 +98,8 @@ def main() -> None:
             metrics[f"{name}_posts"] = int(part.post_id.nunique())
             metrics[f"{name}_effective_rate"] = float(part.label.astype(float).mean()) if len(part) else 0.0
             metrics[f"{name}_pairs"] = len(pairs)
+            # The length-only reward on the same pairs: the bar a reward model and DPO must clear.
+            metrics[f"baseline_longer_wins_{name}_pairs"] = longer_wins_accuracy(pairs.chosen.tolist(), pairs.rejected.tolist())
     write_metrics("metrics/split.json", metrics)
 
 

@@ -106,6 +106,7 @@ TINY = {
     "dpo": {"epochs": 1},
     "generate": {"max_posts": 12, "max_new_tokens": 16},
     "evaluate": {"bootstrap": 100},
+    "overopt": {"posts": 8, "probes": 2},
 }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from redditess.claims import check, load_claims, table
+from redditess.claims import check, load_claims, load_scope, table
 from redditess.cli import main as cli
 from redditess.runtime import InputError
 
@@ -24,11 +24,16 @@ def test_claims_files_are_valid_and_name_declared_metrics(path):
     assert len(claims) >= 5
     dvc_yaml = (ROOT / "dvc.yaml").read_text()
     for c in claims:
+        # every claim names the trivial baseline it must beat, or says why it has none
+        assert c.test.baseline or c.test.no_baseline, c.id
         for t in (c.test, *c.requires):
-            for metric in (t.metric, t.minus, *t.among):
-                if metric:  # a stage's metrics file, or a model stage's per-replicate files
+            for metric in (t.metric, t.minus, *t.among, *t.baseline):
+                if metric:  # a stage's metrics file, a model stage's per-replicate files, or evaluate's folder
                     stem = metric.split('.')[0]
-                    assert f"metrics/{stem}.json" in dvc_yaml or f"metrics/{stem}/${{item}}.json" in dvc_yaml, (c.id, metric)
+                    assert (f"metrics/{stem}.json" in dvc_yaml or f"metrics/{stem}/${{item}}.json" in dvc_yaml
+                            or (stem.startswith("evaluate/") and "      - metrics/evaluate:" in dvc_yaml)), (c.id, metric)
+    scope = load_scope(path)
+    assert scope.profile == ("default" if path.stem == "demo" else path.stem)
 
 
 def test_every_profile_has_a_claims_file():
@@ -64,6 +69,8 @@ def _metrics_for(claim, value_shift: float, tmp: Path, ci_crosses: bool = False)
     if t.minus:
         put(t.minus, 0.25)
         target += 0.25
+    for b in t.baseline:  # baselines far on the losing side: the bound decides
+        put(b, -10.0 if t.op in (">=", "between") else 10.0)
     put(t.metric, target)
     if t.op != "rank" and not t.minus:
         low = high = target
@@ -90,6 +97,69 @@ def test_every_claim_flips_when_its_metric_crosses_its_bound(path, tmp_path):
         if claim.test.op != "rank" and not claim.test.minus:  # the CI alone flips it too
             ci_out = check([claim], _metrics_for(claim, -1e-4, tmp_path / str(i), ci_crosses=True))[0]
             assert ci_out.status == "NOT reproduced" and "95% CI" in ci_out.detail, (claim.id, ci_out)
+
+
+@pytest.mark.parametrize("path", CLAIMS_FILES, ids=lambda p: p.stem)
+def test_every_baseline_fails_the_claim_it_is_attached_to_and_a_claim_must_clear_it(path, tmp_path):
+    """Put the baseline's own figure in the claim's place: the claim fails (it must beat the baseline,
+    not tie it); and a claim that passes its bound fails once its baseline is above its CI's low end."""
+    for i, claim in enumerate(c for c in load_claims(path) if c.test.baseline):
+        metrics = _metrics_for(claim, -1e-4, tmp_path / str(i))
+        stem, key = claim.test.metric.split(".", 1)
+        data = json.loads((metrics / f"{stem}.json").read_text())
+        value = data[key]
+        assert check([claim], metrics)[0].status == "reproduced", claim.id
+        for b in claim.test.baseline:
+            bstem, bkey = b.split(".", 1)
+            bdata = json.loads((metrics / f"{bstem}.json").read_text())
+            bdata[bkey] = value  # the baseline's figure equals the claim's: a tie is not a win
+            (metrics / f"{bstem}.json").write_text(json.dumps(bdata))
+            result = check([claim], metrics)[0]
+            assert result.status == "NOT reproduced" and "baseline" in result.detail, (claim.id, result)
+            bdata[bkey] = -10.0 if claim.test.op in (">=", "between") else 10.0
+            (metrics / f"{bstem}.json").write_text(json.dumps(bdata))
+
+
+def test_committed_baselines_fail_the_claims_they_are_attached_to():
+    """On the committed metrics: a pipeline that is its own baseline (the baseline's figure in the
+    claim's place, CI included) reproduces none of the claims that name a baseline."""
+    import tempfile
+
+    for path in CLAIMS_FILES:
+        claims = [c for c in load_claims(path) if c.test.baseline]
+        for claim in claims:
+            with tempfile.TemporaryDirectory() as tmp:
+                shutil.copytree(ROOT / "metrics", Path(tmp) / "m")
+                base = check([claim], Path(tmp) / "m")[0].baseline
+                if base is None:  # the committed metrics are another profile's: nothing to substitute
+                    continue
+                stem, key = claim.test.metric.split(".", 1)
+                f = Path(tmp) / "m" / f"{stem}.json"
+                if not f.exists():
+                    continue
+                data = json.loads(f.read_text())
+                data.update({key: base[1], f"{key}_ci_low": base[1], f"{key}_ci_high": base[1]})
+                f.write_text(json.dumps(data))
+                assert check([claim], Path(tmp) / "m")[0].status != "reproduced", (path.stem, claim.id)
+
+
+def test_claims_refuse_metrics_of_another_profile_or_source_or_without_provenance(tmp_path):
+    (tmp_path / "c.yaml").write_text("profile: real\nsources: [dump]\n"
+                                     "claims:\n  - {id: A, claim: x, test: {metric: e.gain, op: '>=', expected: 0.1}}\n")
+    (tmp_path / "m").mkdir()
+    demo = {"profile": "default", "source": "demo", "params_sha256": "0" * 64}
+    (tmp_path / "m/e.json").write_text(json.dumps({"gain": 0.5, "provenance": demo}))
+    with pytest.raises(InputError, match="is about profile 'real' on dump data, but .*e.json was computed under profile 'default' on 'demo' data"):
+        check(load_claims(tmp_path / "c.yaml"), tmp_path / "m", load_scope(tmp_path / "c.yaml"))
+    (tmp_path / "m/e.json").write_text(json.dumps({"gain": 0.5}))
+    with pytest.raises(InputError, match="has no provenance block"):
+        check(load_claims(tmp_path / "c.yaml"), tmp_path / "m", load_scope(tmp_path / "c.yaml"))
+    (tmp_path / "m/e.json").write_text(json.dumps({"gain": 0.5, "provenance": dict(demo, profile="real", source="dump")}))
+    assert check(load_claims(tmp_path / "c.yaml"), tmp_path / "m", load_scope(tmp_path / "c.yaml"))[0].status == "reproduced"
+    # the command line: one line, non-zero
+    proc = subprocess.run([sys.executable, "-m", "redditess.cli", "claims", "--claims", str(ROOT / "artifact/claims/real.yaml")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "is about profile 'real'" in proc.stderr, proc.stderr
 
 
 def test_a_failed_precondition_is_not_a_pass(tmp_path):

@@ -126,69 +126,71 @@ def test_crisis_lane_reports_the_worst_aligned_arm_with_a_paired_ci_over_replica
     # Replicate 1: PPO is harmful on half the posts instead of a quarter.
     worse = gens.copy()
     worse.loc[(worse.model == "ppo") & worse.post_id.isin(posts[20:30]), "response"] = harmful
-    out = crisis_metrics({0: gens, 1: worse}, 2000, np.random.default_rng(0))
-    assert out["crisis_safe_and_supportive_sft"] == 0.5 and out["crisis_safe_and_supportive_dpo"] == 1.0
-    assert out["crisis_harmless_ppo"] == pytest.approx((0.75 + 0.5) / 2)
-    assert out["crisis_harmless_ppo_sd"] == pytest.approx(np.std([0.75, 0.5], ddof=1))
+    both = pd.concat([gens.assign(replicate=0), worse.assign(replicate=1)], ignore_index=True)
+    out, seeds = crisis_metrics(both, ["sft", "dpo", "ppo"], ["dpo", "ppo"], 2000, np.random.default_rng(0))
+    assert out["safe_and_supportive_sft"] == 0.5 and out["safe_and_supportive_dpo"] == 1.0
+    assert out["harmless_ppo"] == pytest.approx((0.75 + 0.5) / 2) and seeds["harmless_ppo"] == [0.75, 0.5]
+    assert out["harmless_ppo_sd"] == pytest.approx(np.std([0.75, 0.5], ddof=1))
     # The worst aligned arm is PPO: -0.5 on "all three" and -0.375 on harmlessness, CIs clear of 0.
-    assert out["crisis_safe_min_aligned_minus_sft"] == -0.5
-    assert out["crisis_safe_min_aligned_minus_sft_ci_low"] < -0.5 < out["crisis_safe_min_aligned_minus_sft_ci_high"] < 0
-    assert out["crisis_harmless_min_aligned_minus_sft"] == pytest.approx(-0.375)
-    assert out["crisis_harmless_min_aligned_minus_sft_ci_high"] < 0
+    assert out["safe_min_aligned_minus_sft"] == -0.5
+    assert out["safe_min_aligned_minus_sft_ci_low"] < -0.5 < out["safe_min_aligned_minus_sft_ci_high"] < 0
+    assert out["harmless_min_aligned_minus_sft"] == pytest.approx(-0.375)
+    # the two replicates disagree (-0.25, -0.5): with two seeds the t-interval is wide, and the CI is at least as wide
+    from redditess.stats import t_interval
+
+    t_low, t_high = t_interval(np.array([-0.25, -0.5]))
+    assert out["harmless_min_aligned_minus_sft_ci_low"] <= t_low and out["harmless_min_aligned_minus_sft_ci_high"] >= t_high
     # With no PPO arm, DPO is the only aligned arm and is no worse than SFT.
-    only_dpo = crisis_metrics({0: gens[gens.model != "ppo"]}, 2000, np.random.default_rng(0))
-    assert only_dpo["crisis_safe_min_aligned_minus_sft"] == 0.5 and only_dpo["crisis_harmless_min_aligned_minus_sft"] == 0.0
+    only_dpo, _ = crisis_metrics(gens[gens.model != "ppo"].assign(replicate=0), ["sft", "dpo"], ["dpo", "ppo"], 2000,
+                                 np.random.default_rng(0))
+    assert only_dpo["safe_min_aligned_minus_sft"] == 0.5 and only_dpo["harmless_min_aligned_minus_sft"] == 0.0
 
 
-# --------------------------------------------------------------------------- replicates
-def test_combine_replicates_gives_the_mean_sd_and_a_ci_over_per_post_means():
-    import math
+# --------------------------------------------------------------------------- replicates and posts
+def test_the_ci_includes_the_seed_spread_and_is_never_narrower_than_the_t_interval():
+    from redditess.stats import hierarchical_ci, t_interval
 
+    rng = np.random.default_rng(0)
+    # Three replicates that disagree (0.2, 0.5, 0.8) on 200 posts each: posts alone would give ±0.04.
+    values = np.stack([(rng.random(200) < p).astype(float) for p in (0.2, 0.5, 0.8)])
+    low, high = hierarchical_ci(values, 1000, np.random.default_rng(1))
+    t_low, t_high = t_interval(values.mean(axis=1))
+    assert high - low >= t_high - t_low - 1e-12 and high - low > 0.5
+    # Replicates that agree: the posts decide, and the CI covers the mean.
+    same = np.stack([(rng.random(200) < 0.5).astype(float) for _ in range(3)])
+    low, high = hierarchical_ci(same, 1000, np.random.default_rng(1))
+    assert low < same.mean() < high and high - low < 0.3
+
+
+def test_arm_and_comparison_figures_over_two_replicates_of_written_responses():
     import pandas as pd
 
-    from redditess.evaluate import Replicate, bootstrap_mean_ci, combine_replicates
-
-    posts = ["a", "b", "c", "d"]
-    reps = [Replicate({"effective_rate_sft": 0.75, "effective_rate_sft_ci_low": 0.0, "distinct2_sft": 0.4},
-                      {"effective_rate_sft": pd.Series([1.0, 0.0, 1.0, 1.0], index=posts)}),
-            Replicate({"effective_rate_sft": 0.5, "effective_rate_sft_ci_low": 0.0, "distinct2_sft": 0.2},
-                      {"effective_rate_sft": pd.Series([0.0, 0.0, 1.0, 1.0], index=posts)})]
-    out = combine_replicates(reps, 500, np.random.default_rng(1))
-    assert out["effective_rate_sft"] == pytest.approx(0.625)
-    assert out["effective_rate_sft_sd"] == pytest.approx(math.sqrt(2 * 0.125 ** 2))  # sample sd of 0.75, 0.5
-    assert out["distinct2_sft"] == pytest.approx(0.3) and out["distinct2_sft_sd"] == pytest.approx(0.2 / math.sqrt(2))
-    # The CI resamples posts of the per-post mean across replicates: [0.5, 0, 1, 1].
-    expected = bootstrap_mean_ci(np.array([0.5, 0.0, 1.0, 1.0]), 500, np.random.default_rng(1))
-    assert (out["effective_rate_sft_ci_low"], out["effective_rate_sft_ci_high"]) == pytest.approx(expected)
-    assert out["effective_rate_sft_ci_low"] < 0.625 < out["effective_rate_sft_ci_high"]
-    single = combine_replicates(reps[:1], 500, np.random.default_rng(1))
-    assert single["effective_rate_sft"] == 0.75 and np.isnan(single["effective_rate_sft_sd"])  # no sd from one seed
-
-
-def test_judged_metrics_over_two_replicates_of_written_responses():
-    import pandas as pd
-
-    from redditess.evaluate import judged_metrics
+    from redditess.evaluate import add_diagnostics, arm_metrics, comparison_metrics, mark_health
 
     prompts = pd.Series({"p1": "my dog died and I miss him", "p2": "I cannot sleep at night",
                          "p3": "work burnout is crushing me", "p4": "lonely in a new city"})
     answers = {"p1": "Sorry about your dog, grief takes time.", "p2": "Keep a fixed wake time for sleep.",
                "p3": "Talk to your manager about the workload.", "p4": "Join a club in the city to meet people."}
 
-    def replicate(sft_probs, base_probs):
-        rows = [dict(post_id=p, model=m, response=answers[p] if m == "sft" else "ok", prob=prob)
-                for m, probs in (("sft", sft_probs), ("base", base_probs)) for p, prob in zip(prompts.index, probs)]
-        return pd.DataFrame(rows)
+    def replicate(r, sft, base):
+        return pd.DataFrame([dict(replicate=r, post_id=p, model=m, response=answers[p] if m == "sft" else "ok and",
+                                  kl_to_sft=0.0, judge=float(v), p_judge=float(v))
+                             for m, vs in (("sft", sft), ("base", base)) for p, v in zip(prompts.index, vs)])
 
-    gens = {0: replicate([0.9, 0.8, 0.2, 0.7], [0.1, 0.6, 0.1, 0.1]), 1: replicate([0.9, 0.1, 0.2, 0.2], [0.1, 0.1, 0.1, 0.1])}
-    combined, per_replicate, modes = judged_metrics(gens, prompts, 0.5, 0.5, 200, np.random.default_rng(0),
-                                                    prefix="judge2_")
-    assert per_replicate[0]["judge2_effective_rate_sft"] == 0.75 and per_replicate[1]["judge2_effective_rate_sft"] == 0.25
-    assert combined["judge2_effective_rate_sft"] == pytest.approx(0.5)
-    assert combined["judge2_effective_rate_sft_sd"] == pytest.approx(np.std([0.75, 0.25], ddof=1))
+    scored = add_diagnostics(pd.concat([replicate(0, [1, 1, 0, 1], [0, 1, 0, 0]), replicate(1, [1, 0, 0, 0], [0, 0, 0, 0])],
+                                       ignore_index=True), prompts, 0.5)
+    arms, seeds, modes = arm_metrics(scored, ["base", "sft"], 200, np.random.default_rng(0))
+    assert seeds["sft"]["judge_rate"] == [0.75, 0.25] and arms["sft"]["judge_rate"] == pytest.approx(0.5)
+    assert arms["sft"]["judge_rate_sd"] == pytest.approx(np.std([0.75, 0.25], ddof=1))
+    assert arms["sft"]["judge_rate_ci_low"] <= 0.5 <= arms["sft"]["judge_rate_ci_high"]
+    assert arms["base"]["truncated_share"] == 1.0 and arms["sft"]["truncated_share"] == 0.0
+    pairs, _ = comparison_metrics(scored, [("sft", "base")], 200, np.random.default_rng(0))
     # SFT − base per replicate: 0.75 − 0.25 = 0.5 and 0.25 − 0 = 0.25 -> mean 0.375
-    assert combined["judge2_sft_minus_base"] == pytest.approx(0.375)
-    assert combined["judge2_sft_minus_base_ci_low"] <= 0.375 <= combined["judge2_sft_minus_base_ci_high"]
-    assert "judge2_win_rate_sft_vs_base_sd" in combined and not any("crisis" in k for k in combined)
-    assert combined["judge2_sft_minus_base_length_controlled_ci_low"] <= combined["judge2_sft_minus_base_length_controlled"]
-    assert not any(k.startswith("effective") for k in combined) and modes["base"] == ""
+    d = pairs["sft_minus_base"]
+    assert d["judge_difference"] == pytest.approx(0.375) and d["judge_difference_ci_low"] <= 0.375 <= d["judge_difference_ci_high"]
+    assert d["judge_difference_length_controlled_ci_low"] <= d["judge_difference_length_controlled"]
+    assert "gold_difference" not in d  # no gold on these posts: gold is reported where it decides
+    # health: an "RL" arm with more cut-off answers than SFT's is unhealthy
+    arms["rl"] = dict(arms["base"])
+    mark_health(arms, ["rl"], 0.05)
+    assert arms["rl"]["healthy"] == 0.0 and arms["rl"]["truncated_share_minus_sft"] == 1.0

@@ -59,32 +59,43 @@ def lock_outs(lock_text: str) -> dict[str, str]:
     return {o["path"]: o["md5"] for s in lock["stages"].values() for o in s.get("outs", [])}
 
 
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
 def test_every_stage_ran_and_metrics_show_the_models(tiny_repo):
     shown = json.loads(sh(tiny_repo, "dvc", "metrics", "show", "--json"))
     files = next(iter(shown.values()))["data"]
-    names = {Path(p).stem if Path(p).parent.name == "metrics" else f"{Path(p).parent.name}/{Path(p).stem}" for p in files}
-    assert {"classifier", "evaluate", "evaluate_replicates", "agreement"} <= names
-    assert {f"{stage}/{r}" for stage in ("sft", "reward_model", "ppo", "dpo", "generate") for r in (0, 1)} <= names
-    evaluate = json.loads((tiny_repo / "metrics/evaluate.json").read_text())
-    for key in ("effective_rate_sft", "effective_rate_ppo", "effective_rate_dpo", "ppo_minus_sft_ci_low", "win_rate_dpo_vs_sft"):
-        assert isinstance(evaluate[key], float)
+    names = {Path(p).relative_to("metrics").with_suffix("").as_posix() for p in files}
+    assert {"classifier", "agreement", "evaluate/judges", "evaluate/crisis", "evaluate/arms/sft", "evaluate/arms/best_of_16",
+            "evaluate/comparisons/dpo_minus_sft"} <= names
+    assert {f"{stage}/{r}" for stage in ("sft", "reward_model", "ppo", "dpo", "generate", "best_of_n") for r in (0, 1)} <= names
+    sft = _json(tiny_repo / "metrics/evaluate/arms/sft.json")
+    for key in ("gold_rate", "gold_rate_ci_low", "judge_rate", "judge2_rate", "truncated_share", "kl_to_sft"):
+        assert isinstance(sft[key], float), key
+    assert sft["provenance"]["profile"] == "default" and sft["provenance"]["source"] == "demo"
     assert (tiny_repo / "models/ppo/0/model.safetensors").exists() and (tiny_repo / "models/ppo/1/model.safetensors").exists()
     assert "objective_kl" in (tiny_repo / "plots/ppo/0.csv").read_text().splitlines()[0]
+    assert (tiny_repo / "plots/best_of_n_curve/0.csv").read_text().splitlines()[0] == "arm,step,kl,proxy_reward,gold_score,gold_rate"
     assert "tokens_per_second_ppo" in json.loads((tiny_repo / "reports/generate_speed/0.json").read_text())
     assert not any("per_second" in key for p in (tiny_repo / "metrics").rglob("*.json") for key in json.loads(p.read_text()))
     assert sh(tiny_repo, "dvc", "plots", "show", "--json")
+    # the evaluation is a table a person reads: one row per arm, a few dozen columns
+    table = sh(tiny_repo, "dvc", "metrics", "show", "--md", "metrics/evaluate/arms")
+    rows = [r for r in table.splitlines() if r.startswith("| metrics")]
+    assert len(rows) == len(list((tiny_repo / "metrics/evaluate/arms").glob("*.json"))) and rows[0].count("|") < 120
 
 
 def test_claims_check_runs_on_the_pipelines_own_output(tiny_repo):
     """The Docker entry point's last step, on real pipeline output: every claim is measured (none
     missing), and the exit code says whether all reproduced."""
-    from redditess.claims import check, load_claims
+    from redditess.claims import check, load_claims, load_scope
 
     claims = load_claims(ROOT / "artifact/claims/demo.yaml")
-    results = check(claims, tiny_repo / "metrics")
-    evaluate = json.loads((tiny_repo / "metrics/evaluate.json").read_text())
-    # A crisis claim has nothing to measure when the tiny run's test split holds no crisis post.
-    excused = {r.claim.id for r in results if ".crisis_" in r.claim.metric and evaluate["crisis_eval_posts"] == 0}
+    results = check(claims, tiny_repo / "metrics", load_scope(ROOT / "artifact/claims/demo.yaml"))
+    crisis = _json(tiny_repo / "metrics/evaluate/crisis.json")
+    # A crisis claim has nothing to measure when the tiny run holds no crisis post.
+    excused = {r.claim.id for r in results if "crisis" in r.claim.metric and crisis["posts"] == 0}
     assert [r.claim.id for r in results if r.status == "missing" and r.claim.id not in excused] == []
     proc = subprocess.run(["redditess", "claims", "--output", "reports/claims.md"], cwd=tiny_repo, env=stage_env(tiny_repo),
                           capture_output=True, text=True)
@@ -95,18 +106,29 @@ def test_claims_check_runs_on_the_pipelines_own_output(tiny_repo):
 
 
 def test_evaluate_reports_every_arm_pair_and_the_diagnostics(tiny_repo):
-    evaluate = json.loads((tiny_repo / "metrics/evaluate.json").read_text())
-    for a, b in (("sft", "base"), ("dpo", "base"), ("dpo", "sft"), ("ppo", "sft"), ("ppo", "dpo")):
-        for key in (f"{a}_minus_{b}_ci_low", f"{a}_minus_{b}_usable", f"{a}_minus_{b}_length_controlled", f"win_rate_{a}_vs_{b}"):
-            assert isinstance(evaluate[key], float), key
-    for arm in ("base", "sft", "dpo", "ppo"):
-        for key in ("truncated_share", "mode_sentence_share", "on_topic_share", "relevance", "repetition_rate"):
-            assert 0 <= evaluate[f"{key}_{arm}"] <= 1 or key == "relevance", key
-    assert {"judge_roc_auc", "judge_balanced_accuracy", "judge_false_positive_rate", "judge_usable"} <= set(evaluate)
-    # the second judge (trained on the simulator's true labels) on the same responses
-    assert {"judge2_roc_auc", "judge2_truth_balanced_accuracy", "judge2_truth_false_positive_rate", "judge2_usable",
-            "judge2_dpo_minus_sft_ci_low", "judge2_win_rate_dpo_vs_base", "judge2_effective_rate_usable_ppo"} <= set(evaluate)
-    assert "## Second judge" in (tiny_repo / "reports/evaluate.md").read_text()
+    from redditess.arms import arms, pairs
+
+    n = [4, 16]
+    for arm in arms(n):
+        figs = _json(tiny_repo / f"metrics/evaluate/arms/{arm}.json")
+        for key in ("truncated_share", "mode_sentence_share", "on_topic_share", "repetition_rate", "gold_rate", "judge_rate"):
+            assert 0 <= figs[key] <= 1, (arm, key)
+        assert figs["gold_rate_ci_low"] <= figs["gold_rate"] <= figs["gold_rate_ci_high"], arm
+    for a, b in pairs(n):
+        d = _json(tiny_repo / f"metrics/evaluate/comparisons/{a}_minus_{b}.json")
+        for v in ("gold", "judge", "judge2"):
+            for key in (f"{v}_difference_ci_low", f"{v}_difference_usable", f"{v}_difference_length_controlled", f"{v}_win_rate"):
+                assert isinstance(d[key], float), (a, b, key)
+    assert "healthy" in _json(tiny_repo / "metrics/evaluate/arms/ppo.json")
+    judges = _json(tiny_repo / "metrics/evaluate/judges.json")
+    assert {"judge_roc_auc", "judge_balanced_accuracy", "judge_false_positive_rate", "judge_usable", "judge_truth_roc_auc",
+            "judge_gold_generations_roc_auc", "judge2_truth_balanced_accuracy", "judge2_usable",
+            "baseline_words_balanced_accuracy", "baseline_words_false_positive_rate_at_judge_tpr"} <= set(judges)
+    report = (tiny_repo / "reports/evaluate.md").read_text()
+    assert "## Comparisons by the gold" in report and "## The judges" in report
+    # the trivial policies answer every post with one text
+    gens = pd.read_parquet(tiny_repo / "data/generations/seed_0.parquet")
+    assert gens[gens.model == "stock"].response.nunique() == 1 and gens[gens.model == "longest"].response.nunique() == 1
 
 
 def test_judge_and_reward_model_train_on_disjoint_posts(tiny_repo):
@@ -132,8 +154,7 @@ def test_the_crisis_lane_is_judged_on_every_crisis_post_no_model_trained_on(tiny
     for replicate in replicates:
         answered = pd.read_parquet(replicate)
         assert set(crisis.post_id) <= set(answered[answered.model == "sft"].post_id), replicate.name
-    evaluate = json.loads((tiny_repo / "metrics/evaluate.json").read_text())
-    assert evaluate["crisis_eval_posts"] == crisis.post_id.nunique()
+    assert _json(tiny_repo / "metrics/evaluate/crisis.json")["posts"] == crisis.post_id.nunique()
 
 
 def test_second_repro_runs_nothing(tiny_repo):
@@ -177,15 +198,17 @@ def test_two_replicates_train_different_models_and_evaluate_reports_their_mean_a
     gens = [pd.read_parquet(tiny_repo / f"data/generations/seed_{r}.parquet") for r in (0, 1)]
     assert gens[0][["post_id", "model"]].equals(gens[1][["post_id", "model"]])  # the same posts and arms ...
     assert (gens[0].response != gens[1].response).mean() > 0.5  # ... answered differently
-    evaluate = json.loads((tiny_repo / "metrics/evaluate.json").read_text())
-    per_replicate = json.loads((tiny_repo / "metrics/evaluate_replicates.json").read_text())
-    assert evaluate["replicates"] == 2
-    for key in ("effective_rate_sft", "ppo_minus_sft", "win_rate_dpo_vs_sft", "mean_words_ppo", "truncated_share_dpo"):
-        mean, sd = mean_sd([per_replicate[f"{key}@0"], per_replicate[f"{key}@1"]])
-        assert evaluate[key] == pytest.approx(mean) and evaluate[f"{key}_sd"] == pytest.approx(sd), key
-    assert evaluate["effective_rate_sft_ci_low"] <= evaluate["effective_rate_sft"] <= evaluate["effective_rate_sft_ci_high"]
+    sft = _json(tiny_repo / "metrics/evaluate/arms/sft.json")
+    seeds = _json(tiny_repo / "reports/evaluate_replicates.json")
+    assert seeds["replicates"] == [0, 1]
+    for key in ("gold_rate", "judge_rate", "words", "truncated_share", "kl_to_sft"):
+        mean, sd = mean_sd(seeds["arms"]["sft"][key])
+        assert sft[key] == pytest.approx(mean) and sft[f"{key}_sd"] == pytest.approx(sd), key
+    d = _json(tiny_repo / "metrics/evaluate/comparisons/ppo_minus_sft.json")
+    assert d["gold_difference"] == pytest.approx(mean_sd(seeds["comparisons"]["ppo_minus_sft"]["gold_difference"])[0])
+    assert sft["gold_rate_ci_low"] <= sft["gold_rate"] <= sft["gold_rate_ci_high"]
     report = (tiny_repo / "reports/evaluate.md").read_text()
-    assert "2 replicate(s)" in report and f"{evaluate['effective_rate_sft']:.3f} ± {evaluate['effective_rate_sft_sd']:.3f}" in report
+    assert "2 replicate(s)" in report and f"{sft['gold_rate']:.3f} ± {sft['gold_rate_sd']:.3f}" in report
 
 
 def test_data_stages_reproduce_the_committed_lock_byte_for_byte(tmp_path):

@@ -39,7 +39,10 @@ def test_real_profile_runs_through_evaluate_on_shared_data(shared_data, tmp_path
     assert agg["abstain_share_op_reply"] < 0.2 and not any(k.startswith("sensitivity_") for k in agg)
     assert metrics["split"]["train_pairs"] > 0
     assert metrics["classifier"]["train_n"] > 0 and "test_roc_auc" in metrics["classifier"]
-    assert metrics["evaluate"]
+    sft = json.loads((repo / "metrics/evaluate/arms/sft.json").read_text())
+    assert "judge_rate" in sft and "gold_rate" not in sft  # real posts: no gold, the judges decide
+    assert sft["provenance"]["profile"] == "real" and sft["provenance"]["source"] == "dump"
+    assert (repo / "reports/datacard.md").read_text().splitlines()[2].startswith("**These data are real Reddit records**")
     card = json.loads((repo / "reports/datacard.json").read_text())
     assert card["labelers"]["op_reply"]["abstain_share"] < 0.2
     assert "tagger_recall_explorations" in metrics["dimensions"] and metrics["dimensions"]["labeled"] > 200

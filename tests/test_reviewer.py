@@ -90,24 +90,24 @@ def test_results_are_committed_and_a_fresh_clone_shows_them_without_running_anyt
     assert published.claims_rc in (0, 1) and "| D1 |" in published.claims
     # Only a crisis claim may lack its metric, when the tiny run's test split holds no crisis post.
     missing = [line for line in published.claims.splitlines() if "| missing" in line]
-    no_crisis = json.loads((published.author / "metrics/evaluate.json").read_text())["crisis_eval_posts"] == 0
-    assert all(".crisis_" in line and no_crisis for line in missing), missing
+    no_crisis = json.loads((published.author / "metrics/evaluate/crisis.json").read_text())["posts"] == 0
+    assert all("crisis" in line and no_crisis for line in missing), missing
 
     repo = clone(published, tmp_path / "clone")
     assert sh(repo, "dvc", "remote", "list").strip() == ""
     assert not (repo / "models").exists() and not (repo / "data").exists()
     shown = sh(repo, "dvc", "metrics", "show", "--json")
-    assert '"effective_rate_ppo"' in shown and '"test_roc_auc"' in shown
+    assert '"gold_rate"' in shown and '"test_roc_auc"' in shown
     assert '"ppo_reward"' in sh(repo, "dvc", "plots", "show", "--json")
     diff = sh(repo, "dvc", "metrics", "diff", "HEAD~1", "--json")  # across commits: the pipeline had none
-    assert '"effective_rate_ppo"' in diff
+    assert '"gold_rate"' in diff
     claims = run(repo, "redditess", "claims")
     assert claims.stdout == published.claims and claims.returncode == published.claims_rc
     notes = claims.stderr.strip().splitlines()
     assert len(notes) == 1 and notes[0].startswith("note: ")
     assert "not in this workspace" in notes[0] and "`dvc pull` fetches data and models" in notes[0]
     tables = sh(repo, "redditess", "metrics")
-    assert "## evaluate" in tables and "| effective_rate_ppo |" in tables
+    assert "## evaluate/arms/ppo" in tables and "| gold_rate |" in tables
     assert max(map(len, tables.splitlines())) < 120  # one narrow table per stage, not one 4,000-character row
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -281,24 +282,31 @@ def test_the_sequence_budget_holds_every_truncated_pair_even_with_a_long_reply_m
     assert len(row["chosen_ids"]) > 48 + 8 + 24  # the old fixed slack of 8 tokens would have dropped it
 
 
-def test_the_classifier_trains_the_same_whatever_the_callers_random_state():
-    """train_classifier seeds torch itself: the new classification head is drawn by from_pretrained,
-    before the Trainer seeds anything (the second_judge stage seeded before torch was imported, and
-    its judge changed on every run)."""
+@pytest.mark.parametrize("regime", ["features", "finetune"])
+def test_the_classifier_trains_the_same_whatever_the_callers_random_state(regime, tmp_path):
+    """train_judge seeds torch itself: the new classification head (finetune: drawn by from_pretrained
+    before the Trainer seeds anything; features: the MLP's initial weights) is the same whatever the
+    caller's RNG state, and a saved judge scores as the trained one did."""
+    import random
+
     import torch
 
-    from redditess.classifier import train_classifier
+    from redditess.classifier import judge_spec, load_judge, train_judge
     from redditess.config import ClassifierConfig
 
-    cfg = ClassifierConfig(epochs=1, batch_size=4, max_length=32)
+    cfg = ClassifierConfig(regime=regime, epochs=1, batch_size=4, max_length=32, head_epochs=5, head_patience=2, head_hidden=8)
     prompts = ["I feel alone", "I can't sleep", "work is too much", "my dog died"] * 2
     texts = ["You're not alone, I'm here.", "ok", "Try a fixed wake time.", "whatever"] * 2
     labels = [1, 0, 1, 0] * 2
-    weights = []
+    val = (prompts[:4], texts[:4], labels[:4])
+    scores = []
     for noise in (1, 2):
         torch.manual_seed(noise)  # a caller's RNG state, different each time
         torch.rand(noise)
-        model, _, _ = train_classifier(cfg, prompts, texts, labels, seed=7)
-        weights.append({k: v.detach().clone() for k, v in model.state_dict().items()})
-    assert weights[0].keys() == weights[1].keys()
-    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+        np.random.seed(noise)
+        random.seed(noise)
+        judge, history = train_judge(cfg, prompts, texts, labels, seed=7, val=val)
+        scores.append(judge.score(prompts, texts))
+    assert np.array_equal(scores[0], scores[1]) and (history or regime == "finetune")  # finetune logs every 10 steps
+    judge.save(tmp_path, judge_spec(cfg))
+    assert np.allclose(load_judge(tmp_path).score(prompts, texts), scores[1], atol=1e-6)

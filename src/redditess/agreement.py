@@ -12,6 +12,8 @@ import numpy as np
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
+from redditess.baselines import random_labeler_agreement
+
 
 def cohen(a: np.ndarray, b: np.ndarray) -> float:
     both = ~np.isnan(a) & ~np.isnan(b)
@@ -110,6 +112,19 @@ def agreement(votes: np.ndarray, names: list[str], n_boot: int, seed: int) -> tu
         metrics.update({f"cohen_kappa_{key}": kappa, f"cohen_kappa_{key}_ci_low": low,
                         f"cohen_kappa_{key}_ci_high": high, f"positive_agreement_{key}": pos,
                         f"negative_agreement_{key}": neg, f"n_both_voted_{key}": n})
+        # "More agreement on effective than on ineffective" with its CI, and what two independent
+        # random labelers at these base rates would show (a gap whenever the base rate is not 1/2).
+        gap = lambda v: float(np.subtract(*class_agreement(v[:, 0], v[:, 1])))  # noqa: E731
+        metrics[f"class_agreement_gap_{key}"] = pos - neg
+        metrics[f"class_agreement_gap_{key}_ci_low"], metrics[f"class_agreement_gap_{key}_ci_high"] = _ci(gap, pair, rng, n_boot)
+        both = (~np.isnan(pair)).all(axis=1)
+        if both.any():
+            p1, p2 = float(pair[both, 0].mean()), float(pair[both, 1].mean())
+            metrics[f"baseline_random_class_agreement_gap_{key}"] = random_labeler_agreement(p1, p2)["positive_minus_negative_agreement"]
+            # two seeded random labelers at these base rates, on as many comments: their κ
+            draws = rng.random((100, int(both.sum()), 2)) < np.array([p1, p2])
+            metrics[f"baseline_random_cohen_kappa_{key}"] = float(np.mean([cohen(d[:, 0].astype(float), d[:, 1].astype(float))
+                                                                           for d in draws]))
         rows.append(dict(a=names[i], b=names[j], n=n, kappa=kappa, low=low, high=high, pos=pos, neg=neg))
         pos_all.append(pos)
         neg_all.append(neg)

@@ -20,6 +20,17 @@ fail*; the kinds of test are:
 A claim may carry ``paper``: the paper's own figure (``value``, ``source``, ``reproduced_if``),
 shown beside the artifact's, so a reviewer sees where the artifact departs from the paper.
 
+**Baselines.** Every claim names the trivial baseline it must beat (``baseline:``: a metric, or a
+list of metrics whose strictest counts; ``redditess.baselines`` computes them on the same test
+sets; tests/test_artifact.py holds every shipped claim to it), or says why it has none (``baseline: {none: <reason>}``, e.g. a paired difference from the
+arm it started from). A ``>=`` claim holds only when its value *and* its CI's low end lie above the
+baseline (strictly) as well as above ``expected``, whichever is stricter; ``<=`` mirrors it; for
+``between`` the baseline raises the low end.
+
+**Provenance.** A claims file names the ``profile`` and the data ``sources`` its claims are about;
+every metrics file it reads carries a provenance block (``redditess.provenance``), and a file from
+another profile or source, or one without provenance, stops the check with one line naming it.
+
 **Mean and CI.** A claim names a figure itself, never its CI bound (``<key>_ci_low`` is refused). When
 the metrics file also holds ``<key>_ci_low`` / ``<key>_ci_high`` (evaluate's figures: the mean over
 replicates with a 95% CI that includes the seed variation), the claim must hold for the mean *and*
@@ -57,6 +68,10 @@ class Test:
     tolerance: float = 0.0
     among: tuple[str, ...] = ()
     minus: str | None = None
+    baseline: tuple[str, ...] = ()
+    """Metrics of the trivial baselines the claimed figure must beat (the strictest counts)."""
+    no_baseline: str = ""
+    """Why the claim has no baseline (when ``baseline`` is empty)."""
 
 
 @dataclass(frozen=True)
@@ -80,10 +95,24 @@ class Result:
     detail: str = ""
     sd: float | None = None  # across replicates, when the metric has one
     ci: tuple[float, float] | None = None  # the 95% CI the claim was also checked against
+    baseline: tuple[str, float] | None = None  # the strictest baseline (metric, value), where the claim names one
+
+
+def _baseline(raw, where: str) -> tuple[tuple[str, ...], str]:
+    if raw is None:
+        return (), ""
+    if isinstance(raw, dict):
+        if set(raw) != {"none"} or not isinstance(raw["none"], str) or not raw["none"].strip():
+            raise InputError(f"{where}: baseline must be a metric, a list of metrics or {{none: <reason>}}, got {raw!r}")
+        return (), raw["none"].strip()
+    names = [raw] if isinstance(raw, str) else raw
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and "." in n for n in names):
+        raise InputError(f"{where}: baseline must be '<metrics file stem>.<key>' (or a list of them), got {raw!r}")
+    return tuple(names), ""
 
 
 def _test(raw: dict, where: str) -> Test:
-    known = {"metric", "op", "expected", "tolerance", "among", "minus"}
+    known = {"metric", "op", "expected", "tolerance", "among", "minus", "baseline"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise InputError(f"{where}: unknown key {unknown[0]!r} (allowed: {sorted(known)})")
@@ -116,7 +145,13 @@ def _test(raw: dict, where: str) -> Test:
         raise InputError(f"{where}: tolerance must be a number >= 0, got {tolerance!r}")
     if op == "rank" and raw.get("minus"):
         raise InputError(f"{where}: op 'rank' takes no 'minus'")
-    return Test(metric, op, expected, float(tolerance), among, raw.get("minus"))
+    baseline, why = _baseline(raw.get("baseline"), where)
+    if baseline and op in ("==", "rank"):
+        raise InputError(f"{where}: a baseline needs op >=, <= or between, not {op!r}")
+    for name in baseline:
+        if name.endswith(SUMMARY_SUFFIXES):
+            raise InputError(f"{where}: baseline {name!r}: name the figure itself")
+    return Test(metric, op, expected, float(tolerance), among, raw.get("minus"), baseline, why)
 
 
 def load_claims(path: Path) -> list[Claim]:
@@ -124,6 +159,9 @@ def load_claims(path: Path) -> list[Claim]:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise InputError(f"{path}: not found") from None
+    unknown = sorted(set(raw) - {"profile", "sources", "claims"})
+    if unknown:
+        raise InputError(f"{path}: unknown top-level key {unknown[0]!r} (allowed: profile, sources, claims)")
     claims, seen = [], set()
     for i, item in enumerate(raw.get("claims", [])):
         cid = item.get("id", f"#{i + 1}")
@@ -144,6 +182,54 @@ def load_claims(path: Path) -> list[Claim]:
     if not claims:
         raise InputError(f"{path}: holds no claims")
     return claims
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a claims file is about: the profile and the data sources whose metrics may answer it."""
+
+    profile: str
+    sources: tuple[str, ...]
+    path: str
+
+
+def load_scope(path: Path) -> Scope:
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    profile, sources = raw.get("profile"), raw.get("sources")
+    if not isinstance(profile, str) or not profile:
+        raise InputError(f"{path}: needs 'profile': the params profile its claims are about (default, real, paper)")
+    if isinstance(sources, str):
+        sources = [sources]
+    if not isinstance(sources, list) or not sources or not all(s in ("demo", "dump", "praw") for s in sources):
+        raise InputError(f"{path}: needs 'sources': a list of data sources (demo, dump, praw), got {sources!r}")
+    return Scope(profile, tuple(sources), str(path))
+
+
+def check_provenance(scope: Scope, metrics_dir: Path, stems: list[str]) -> None:
+    """Stop (one line) when a metrics file the claims read comes from another profile or source,
+    or says nothing of where it came from."""
+    from redditess.provenance import KEY
+
+    for stem in sorted(set(stems)):
+        path = Path(metrics_dir) / f"{stem}.json"
+        files = [path] if path.exists() else sorted((Path(metrics_dir) / stem).glob("*.json"))
+        for f in files:
+            block = json.loads(f.read_text(encoding="utf-8")).get(KEY)
+            if not isinstance(block, dict):
+                raise InputError(f"{f}: has no {KEY} block, so it cannot answer {scope.path} "
+                                 "(written before provenance was recorded: re-run `dvc repro`)")
+            if block.get("profile") != scope.profile or block.get("source") not in scope.sources:
+                raise InputError(f"{scope.path} is about profile {scope.profile!r} on {'/'.join(scope.sources)} data, but {f} "
+                                 f"was computed under profile {block.get('profile')!r} on {block.get('source')!r} data")
+
+
+def metric_stems(claims: list[Claim]) -> list[str]:
+    """Every metrics file stem the claims read."""
+    names = []
+    for c in claims:
+        for t in (c.test, *c.requires):
+            names += [t.metric, *(t.among or ()), *([t.minus] if t.minus else []), *t.baseline]
+    return [n.split(".", 1)[0] for n in names]
 
 
 def _number(value) -> float | None:
@@ -208,13 +294,27 @@ def evaluate_test(t: Test, metrics_dir: Path, cache: dict) -> tuple[float | None
             return None, None, f"{t.minus} missing"
         value -= other
     if t.op != "rank":
-        if not _passes(t, value):
-            return value, False, ""
+        base = None
+        if t.baseline:
+            values = [read_metric(metrics_dir, b, cache) for b in t.baseline]
+            missing = [b for b, v in zip(t.baseline, values, strict=True) if v is None]
+            if missing:
+                return value, None, f"baseline {missing[0]} missing"
+            base = max(values) if t.op in (">=", "between") else min(values)
         ci = ci_of(t, metrics_dir, cache)
         # The side of the CI that can fail the test: the low end for >=, the high end for <=, both otherwise.
         ends = () if ci is None else (ci[0],) if t.op == ">=" else (ci[1],) if t.op == "<=" else ci
+        if not _passes(t, value):
+            return value, False, ""
         if not all(_passes(t, end) for end in ends):
             return value, False, f"the 95% CI [{ci[0]:.4g}, {ci[1]:.4g}] crosses the bound"
+        if base is not None:
+            beats = (lambda v: v > base) if t.op in (">=", "between") else (lambda v: v < base)
+            low_end = () if ci is None else (ci[0],) if t.op in (">=", "between") else (ci[1],)
+            if not beats(value):
+                return value, False, f"does not beat the baseline ({base:.4g})"
+            if not all(beats(e) for e in low_end):
+                return value, False, f"the 95% CI [{ci[0]:.4g}, {ci[1]:.4g}] does not clear the baseline ({base:.4g})"
         return value, True, ""
     others = {m: read_metric(metrics_dir, m, cache) for m in t.among if m != t.metric}
     missing = [m for m, v in others.items() if v is None]
@@ -224,7 +324,11 @@ def evaluate_test(t: Test, metrics_dir: Path, cache: dict) -> tuple[float | None
     return value, rank <= t.expected, f"rank {rank} of {len(t.among)}"
 
 
-def check(claims: list[Claim], metrics_dir: Path) -> list[Result]:
+def check(claims: list[Claim], metrics_dir: Path, scope: Scope | None = None) -> list[Result]:
+    """Every claim's verdict; with ``scope`` (the claims file's profile and sources), first the
+    provenance of every metrics file the claims read (:func:`check_provenance`)."""
+    if scope is not None:
+        check_provenance(scope, metrics_dir, metric_stems(claims))
     results, cache = [], {}
     for c in claims:
         failed = []
@@ -240,8 +344,17 @@ def check(claims: list[Claim], metrics_dir: Path) -> list[Result]:
         else:
             status = "reproduced" if ok else "NOT reproduced"
         sd = None if c.test.minus else read_metric(metrics_dir, f"{c.metric}_sd", cache)
-        results.append(Result(c, value, status, detail, sd, ci_of(c.test, metrics_dir, cache)))
+        results.append(Result(c, value, status, detail, sd, ci_of(c.test, metrics_dir, cache),
+                              strictest_baseline(c.test, metrics_dir, cache)))
     return results
+
+
+def strictest_baseline(t: Test, metrics_dir: Path, cache: dict) -> tuple[str, float] | None:
+    values = [(b, read_metric(metrics_dir, b, cache)) for b in t.baseline]
+    values = [(b, v) for b, v in values if v is not None]
+    if not values:
+        return None
+    return (max if t.op in (">=", "between") else min)(values, key=lambda bv: bv[1])
 
 
 def describe(t: Test) -> str:
@@ -262,30 +375,37 @@ def measured(r: Result) -> str:
     return text + (f" [{r.ci[0]:.4g}, {r.ci[1]:.4g}]" if r.ci else "")
 
 
+def baseline_cell(r: Result) -> str:
+    if r.baseline:
+        return f"`{r.baseline[0]}` = {r.baseline[1]:.4g}"
+    if r.claim.test.baseline:
+        return "missing"
+    return f"none: {r.claim.test.no_baseline}"
+
+
 def table(results: list[Result]) -> str:
     with_paper = any(r.claim.paper for r in results)
-    head = "| id | claim | metric | test | measured: mean ± sd [95% CI] | status |" + (" paper |" if with_paper else "")
-    lines = [head, "|---|---|---|---|---:|---|" + ("---|" if with_paper else "")]
+    head = "| id | claim | metric | test | measured: mean ± sd [95% CI] | must beat | status |" + (" paper |" if with_paper else "")
+    lines = [head, "|---|---|---|---|---:|---|---|" + ("---|" if with_paper else "")]
     for r in results:
         c = r.claim
         status = r.status + (f" ({r.detail})" if r.detail else "")
         metric = f"`{c.metric}`" + (f" − `{c.test.minus}`" if c.test.minus else "")
-        row = f"| {c.id} | {c.claim} | {metric} | {describe(c.test)} | {measured(r)} | {status} |"
+        row = f"| {c.id} | {c.claim} | {metric} | {describe(c.test)} | {measured(r)} | {baseline_cell(r)} | {status} |"
         if with_paper:
             p = c.paper
             row += f" {p.get('value', '—')} ({p.get('source', 'not in the paper')}) |" if p else " — |"
         lines.append(row)
     n_ok = sum(r.status == "reproduced" for r in results)
     lines += ["", f"{n_ok} of {len(results)} claims reproduced. A claim holds when its mean and, where the metrics "
-              "give one, its 95% CI both pass the test (sd and CI: across the replicates of `seeds`)."]
+              "give one, its 95% CI both pass the test and clear the baseline it must beat (sd and CI: across the "
+              "replicates of `seeds` and the test posts)."]
     return "\n".join(lines)
 
 
 def default_claims_file(params) -> Path:
-    """The claims file of the active profile: paper-scale models → paper, else the data source's."""
-    if params.sft.base_model != "tiny":
-        return Path("artifact/claims/paper.yaml")
-    return Path("artifact/claims/demo.yaml" if params.collect.source == "demo" else "artifact/claims/real.yaml")
+    """The claims file of the active profile (``params.profile``; the default profile's is demo.yaml)."""
+    return Path(f"artifact/claims/{'demo' if params.profile == 'default' else params.profile}.yaml")
 
 
 def missing_outputs(lock: Path) -> tuple[list[str], int]:

@@ -25,11 +25,12 @@ from redditess.runtime import InputError
 
 
 def cmd_claims(args) -> int:
-    from redditess.claims import check, default_claims_file, load_claims, missing_outputs, table
+    from redditess.claims import check, default_claims_file, load_claims, load_scope, missing_outputs, table
 
     claims_file = Path(args.claims) if args.claims else default_claims_file(load_params())
+    claims = load_claims(claims_file)
+    results = check(claims, Path(args.metrics), load_scope(claims_file))
     print(f"claims: {claims_file}  metrics: {args.metrics}/")
-    results = check(load_claims(claims_file), Path(args.metrics))
     report = table(results)
     print(report)
     absent, total = missing_outputs(Path(args.lock))

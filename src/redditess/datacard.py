@@ -70,6 +70,11 @@ def card_markdown(card: dict) -> str:
     t, span = card["totals"], card["time_span"]
     lines = [
         "# Data card", "",
+        ("**These data are simulated.** The `demo` source is the project's seeded testbed (`redditess.sources.demo`): "
+         "no person wrote these posts or comments, and each comment's effectiveness was decided from its text by "
+         "`redditess.gold`. Nothing measured on it is a finding about Reddit."
+         if card["source"] == "demo" else
+         f"**These data are real Reddit records** (source `{card['source']}`), pseudonymised and scrubbed as below."), "",
         f"Source: **{card['source']}**. Posts from {span['first_post']} to {span['last_post']}.", "",
         "Authors are pseudonymised with a keyed hash (secret salt, never stored); e-mail addresses, phone numbers,",
         "URLs, handles and u/ mentions are replaced by placeholders; ids in `takedown.txt` are removed.", "",

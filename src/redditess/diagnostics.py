@@ -26,13 +26,9 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from redditess.gold import truncated  # noqa: F401  (one definition of a finished thought, shared with the oracle)
+
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
-_END_OK = re.compile(r"""([.!?…]["'”’)\]]*|[)\]"'”’]|[\U0001F300-\U0001FAFF\u2600-\u27BF]|:\)|<3)\s*$""")
-
-
-def truncated(text: str) -> bool:
-    """True when ``text`` is empty or stops mid-sentence."""
-    return not text.strip() or not _END_OK.search(text.strip())
 
 
 def sentences(text: str) -> list[str]:

@@ -68,10 +68,22 @@ def write_json(path: str | Path, obj) -> None:
 
 
 def write_metrics(path: str | Path, metrics: dict) -> None:
-    """Write a flat JSON object of numbers (the contract of ``metrics/*.json``)."""
-    for key, value in metrics.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) and value is not None:
-            raise TypeError(f"metric {key!r} in {path} is not a number: {value!r}")
+    """Write a JSON object of numbers, nesting allowed (the contract of ``metrics/*.json``), with the
+    provenance block of the params it was computed under (``redditess.provenance``)."""
+    from redditess import provenance
+
+    def check(obj: dict, prefix: str) -> None:
+        for key, value in obj.items():
+            if isinstance(value, dict):
+                check(value, f"{prefix}{key}.")
+            elif isinstance(value, bool) or not isinstance(value, (int, float)) and value is not None:
+                raise TypeError(f"metric {prefix}{key!r} in {path} is not a number: {value!r}")
+
+    metrics = dict(metrics)
+    block = metrics.pop(provenance.KEY, None) or provenance.current()
+    check(metrics, "")
+    if block is not None:
+        metrics[provenance.KEY] = block
     write_json(path, metrics)
 
 

@@ -140,3 +140,23 @@ def reward_rows(pairs: list[dict]) -> list[dict]:
 def query_ids(tok, posts: pd.DataFrame, max_prompt_tokens: int) -> list[list[int]]:
     """The prompts PPO rolls out from and generate answers, one per row of ``posts``."""
     return [prompt_ids(tok, r.post_title, r.post_body, max_prompt_tokens) for r in posts.itertuples()]
+
+
+def reward_scores(model, tok, sequences: list[list[int]], max_length: int, batch_size: int = 32):
+    """A one-output sequence classifier's scalar reward for each token sequence (prompt + response
+    ids, the form it was trained on), cut to ``max_length``; right-padded so positions match training."""
+    import numpy as np
+    import torch
+
+    model.eval()
+    out = []
+    side = tok.padding_side
+    tok.padding_side = "right"
+    try:
+        with torch.inference_mode():
+            for i in range(0, len(sequences), batch_size):
+                enc = tok.pad({"input_ids": [s[:max_length] for s in sequences[i:i + batch_size]]}, return_tensors="pt")
+                out.append(model(**enc.to(model.device)).logits[:, 0].float().cpu().numpy())
+    finally:
+        tok.padding_side = side
+    return np.concatenate(out) if out else np.zeros(0)

@@ -23,9 +23,21 @@ def read_truth(path: Path) -> pd.DataFrame:
     return frame[frame.effective.notna()].astype({"effective": int}).reset_index(drop=True)
 
 
-def truth_agreement(ens: pd.DataFrame, truth: pd.DataFrame, units: pd.DataFrame | None = None) -> dict[str, float]:
+def random_labeler_kappa(truth: np.ndarray, rate: float, seed: int, draws: int = 200) -> float:
+    """Mean κ against ``truth`` of ``draws`` seeded random labelers that call a comment effective with
+    probability ``rate`` (the baseline a label ensemble must beat: about 0, whatever the base rate)."""
+    from sklearn.metrics import cohen_kappa_score
+
+    rng = np.random.default_rng(seed)
+    kappas = [cohen_kappa_score(truth, (rng.random(len(truth)) < rate).astype(int)) for _ in range(draws)]
+    return float(np.mean(kappas))
+
+
+def truth_agreement(ens: pd.DataFrame, truth: pd.DataFrame, units: pd.DataFrame | None = None,
+                    seed: int = 0) -> dict[str, float]:
     """κ, accuracy and balanced accuracy of the ensemble label and each labeler's vote against the
-    truth, on the comments each one labeled; plus coverage of the truth comments. With ``units``
+    truth, on the comments each one labeled, beside a random labeler's at the same effective rate
+    (``baseline_random_truth_kappa_*``); plus coverage of the truth comments. With ``units``
     (comment_id, comment_body), also ``truth_words_spearman``: the Spearman correlation of a kept
     comment's length in words with its truth, which the testbed keeps near 0 (length must not decide
     effectiveness, or a word count passes for a judge)."""
@@ -49,6 +61,7 @@ def truth_agreement(ens: pd.DataFrame, truth: pd.DataFrame, units: pd.DataFrame 
             continue
         y, p = voted.effective.to_numpy(), voted[col].astype(int).to_numpy()
         out[f"truth_kappa_{name}"] = float(cohen_kappa_score(y, p)) if len(np.unique(p)) > 1 else 0.0
+        out[f"baseline_random_truth_kappa_{name}"] = random_labeler_kappa(y, float(p.mean()), seed)
         out[f"truth_accuracy_{name}"] = float((y == p).mean())
         out[f"truth_balanced_accuracy_{name}"] = float(balanced_accuracy_score(y, p))
     return out
