@@ -92,6 +92,53 @@ class PrawConfig:
     API and the token endpoint; null means Reddit (https://oauth.reddit.com, https://www.reddit.com)."""
 
 
+PUBLIC_SUBREDDITS = [
+    # mental-health and support communities (the study's own and the ones support threads point to)
+    "mentalhealthsupport", "mentalhealth", "depression", "depression_help", "suicidewatch", "swresources", "anxiety",
+    "anxietyhelp", "panicattack", "socialanxiety", "lonely", "loneliness", "offmychest", "trueoffmychest", "kindvoice",
+    "mmfb", "needafriend", "makenewfriendshere", "selfharm", "stopselfharm", "adultselfharm", "bipolar", "bipolarreddit",
+    "bpd", "cptsd", "ptsd", "ocd", "adhd", "autism", "aspergers", "schizophrenia", "eatingdisorders", "edanonymous",
+    "fuckeatingdisorders", "stopdrinking", "leaves", "redditorsinrecovery", "opiatesrecovery", "addiction", "nofap",
+    "griefsupport", "suicidebereavement", "raisedbynarcissists", "emotionalabuse", "abuseinterrupted", "survivorsofabuse",
+    "domesticviolence", "rape", "sexualassault", "therapy", "therapists", "psychiatry", "psychology", "meditation",
+    "mindfulness", "getting_over_it", "getmotivated", "decidingtobebetter", "selfimprovement", "existentialism",
+    "existential_crisis", "insomnia", "chronicpain", "chronicillness", "disability", "lgbt", "asktransgender",
+    "transgender", "ainbow", "relationships", "relationship_advice", "breakups", "longdistance", "dating_advice",
+    "advice", "needadvice", "casualconversation", "self", "assistance", "foodpantry", "homeless",
+    # large general-interest communities (a topic, not a place or a small group)
+    "askreddit", "iama", "todayilearned", "explainlikeimfive", "askscience", "science", "askmen", "askwomen",
+    "twoxchromosomes", "teenagers", "college", "gradschool", "jobs", "careerguidance", "personalfinance",
+    "legaladvice", "fitness", "loseit", "nutrition", "health", "news", "worldnews", "pics", "funny", "aww",
+    "eyebleach", "gaming", "music", "movies", "books", "art", "philosophy", "atheism", "christianity", "religion",
+    "showerthoughts", "wholesomememes", "memes", "reddit", "help", "announcements", "all", "popular",
+]
+"""Subreddits kept by name when a text links to them (lower case): communities about a topic with a
+national or global membership, where naming one says nothing about who or where someone is."""
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    public_subreddits: list[str] = field(default_factory=lambda: list(PUBLIC_SUBREDDITS))
+    """Subreddits a text may name (``r/x``, ``reddit.com/r/x``) and keep, case-insensitive: large
+    topic communities. Any other subreddit named in a text is a quasi-identifier (a town's, a school's,
+    a workplace's or a small group's subreddit narrows down who wrote it) and becomes
+    ``{{SUBREDDIT}}``, unless it is the subreddit the record itself belongs to, one the study collects
+    (``collect.*.subreddits``), or listed in ``subreddit_sizes`` with at least ``min_subscribers``."""
+    subreddit_sizes: str | None = None
+    """Optional TSV of ``subreddit<TAB>subscribers`` (e.g. from a subreddit metadata dump; a header line
+    is allowed) under ``collect.dump.root``, so it is a DVC dependency of collect: subreddits listed with
+    at least ``min_subscribers`` are public as well. None ships, since no count can be fetched offline."""
+    min_subscribers: int = 100000
+    """Subscribers from which a subreddit listed in ``subreddit_sizes`` is kept by name."""
+    name_locales: list[str] = field(
+        default_factory=lambda: ["en_US", "en_GB", "en_IE", "en_IN", "en_NZ", "en_KE", "en_NG", "en_PK", "es_MX",
+                                 "es_ES", "fr_FR", "de_DE", "it_IT", "pt_BR", "nl_NL", "pl_PL"]
+    )
+    """Faker person-provider locales whose first-name lists make the name list of the name detector
+    (``redditess.privacy``): a word in a weak context ("I'm ...", "... here", "my sister ...") is a
+    name only when it is on this list and is not also an everyday English word."""
+
+
 @dataclass(frozen=True)
 class CollectConfig:
     source: Literal["demo", "dump", "praw"] = "demo"
@@ -103,9 +150,11 @@ class CollectConfig:
     Required for real data; the demo source falls back to a public salt (its authors are simulated)."""
     scrub_pii: bool = True
     """Replace personal data (e-mail, phone, address, postcode, IP, date of birth, usernames, handles,
-    links to a person, card numbers, SSNs, self-stated names) in titles, bodies and flair by typed
+    links to a person, card numbers, SSNs, names, small subreddits) in titles, bodies and flair by typed
     ``{{KIND}}`` placeholders before any record is written (see redditess.privacy). Control and
     invisible characters are removed either way."""
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    """What the scrubber treats as identifying beyond fixed patterns: subreddits and names."""
     workers: int = 2
     """Dump files read at the same time, each in its own process (one file per process); the output
     is byte-identical for any number."""
@@ -716,7 +765,7 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "collect.demo.n_threads": GE1, "collect.demo.start_utc": GE0, "collect.demo.end_utc": GE0,
     "collect.dump.start_utc": GE0, "collect.dump.end_utc": GE0, "collect.workers": GE1, "threads.memory_mb": GE1,
     "collect.praw.limit": GE1, "collect.praw.replace_more_limit": GE0, "collect.praw.max_retries": GE0,
-    "collect.praw.backoff_seconds": GE0,
+    "collect.praw.backoff_seconds": GE0, "collect.privacy.min_subscribers": GE0,
     "threads.filters.min_op_replies": GE0,
     "label.general_feedback.positive_threshold": SIGNED, "label.general_feedback.negative_threshold": SIGNED,
     "label.community.effective_min_score": ANY, "label.community.ineffective_max_score": ANY,
