@@ -12,7 +12,9 @@ labeler against the simulator's hidden truth).
 
 A labeler whose signal the data never shows (no edits, no scores worth reading, no OP reply; see
 ``redditess.observability``) is excluded from the ensemble rather than counted as a labeler that
-abstained on everything; a labeler that never voted next to another one gets no reliability.
+abstained on everything; a labeler that never voted next to another one gets no reliability, and
+every method falls back to its votes (``redditess.aggregate``; ``voters_active``,
+``single_voter_<name>`` and ``labels_from_voters_without_reliability`` in the metrics say so).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from redditess.aggregate import aggregate, summary, voters, votes_matrix
+from redditess.aggregate import aggregate, fallback_notes, summary, voters, votes_matrix
 from redditess.config import load_params
 from redditess.guards import abstention_line
 from redditess.io import read_table, write_metrics, write_table
@@ -55,8 +57,17 @@ def main() -> None:
         raise InputError(f"aggregate: every labeler abstained on all {len(wide)} comments "
                          f"({abstention_line(shares)} abstained); no comment can be labeled")
     ens, reliability = aggregate(wide, cfg, derive_seed(params.seed, "aggregate"), families)
+    notes = fallback_notes(ens)
+    single = [k.removeprefix("single_voter_") for k in notes if k.startswith("single_voter_")]
+    if single:
+        log.warning("aggregate.method %s: only %s can vote, so every label is its vote (no other voter to estimate "
+                    "its reliability from)", cfg.method, single[0])
+    elif notes["labels_from_voters_without_reliability"]:
+        log.warning("aggregate.method %s: %d labels come from voters that never voted next to another one (no reliability)",
+                    cfg.method, notes["labels_from_voters_without_reliability"])
     write_table("data/labels/ensemble.parquet", ens, ["post_id", "comment_id"])
     metrics = summary(ens, reliability, voters(wide, cfg, families))
+    metrics.update(notes)
     metrics.update({f"observable_{n}": int(ok) for n, ok in sorted(observable.items())})
     metrics.update({f"abstain_share_{n}": float(wide[n].isna().mean()) for n in kept})
     # The demo simulator's hidden truth (empty for real data) makes the labels falsifiable.
