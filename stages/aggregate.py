@@ -8,7 +8,9 @@ Dawid-Skene posterior) and ``metrics/aggregate.json`` (coverage, rates, per-labe
 specificity estimated by Dawid-Skene, per voter: with ``aggregate.merge_judges`` the LLM judges of
 one family, or whose errors correlate, vote as one, and the metrics name the merged voters; whether
 each labeler's signal was observable; with the demo source, κ/accuracy of the ensemble and of each
-labeler against the simulator's hidden truth).
+labeler against the simulator's hidden truth, and of the truly ineffective comments the share each
+labeler voted "ineffective", by the rule that cast the vote, apart from the share it abstained on;
+on any data, how many votes of each class each rule of the offline labelers cast).
 
 A labeler whose signal the data never shows (no edits, no scores worth reading, no OP reply; see
 ``redditess.observability``) is excluded from the ensemble rather than counted as a labeler that
@@ -29,7 +31,7 @@ from redditess.guards import abstention_line
 from redditess.io import read_table, write_metrics, write_table
 from redditess.observability import LABELER_SIGNAL, observable_labelers
 from redditess.runtime import InputError, derive_seed, stage
-from redditess.validity import read_truth, truth_agreement
+from redditess.validity import ineffective_recall, read_truth, truth_agreement, vote_evidence
 
 log = logging.getLogger("aggregate")
 
@@ -39,6 +41,8 @@ def main() -> None:
     params = load_params()
     files = sorted(Path("data/votes").glob("*.parquet"))
     labels = [read_table(f, ["post_id", "comment_id", "labeler", "label"]) for f in files]
+    # the rule behind each vote (offline labelers): "ineffective" from explicit evidence vs sentiment
+    evidence = {str(f["labeler"].iloc[0]): f for f in labels if "evidence" in f.columns and len(f)}
     families = {f"llm_{j.name}": j.family or j.model for j in params.label.judges}
     wide = votes_matrix(labels)
     names = [c for c in wide.columns if c not in ("post_id", "comment_id")]
@@ -70,8 +74,11 @@ def main() -> None:
     metrics.update(notes)
     metrics.update({f"observable_{n}": int(ok) for n, ok in sorted(observable.items())})
     metrics.update({f"abstain_share_{n}": float(wide[n].isna().mean()) for n in kept})
+    metrics.update(vote_evidence({n: f for n, f in evidence.items() if n in kept}))
     # The demo simulator's hidden truth (empty for real data) makes the labels falsifiable.
-    metrics.update(truth_agreement(ens, read_truth(Path("data/raw/truth.parquet"))))
+    truth = read_truth(Path("data/raw/truth.parquet"))
+    metrics.update(truth_agreement(ens, truth))
+    metrics.update(ineffective_recall(ens, truth, evidence))
     write_metrics("metrics/aggregate.json", metrics)
 
 

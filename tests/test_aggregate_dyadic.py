@@ -125,3 +125,23 @@ def test_the_aggregate_stage_labels_dyadic_threads_with_every_method(tmp_path, m
     assert metrics["single_voter_op_reply"] == 1 and metrics["observable_community"] == 0
     own = OFFLINE_LABELERS["op_reply"](units, LabelConfig()).label
     assert metrics["labeled"] == int(own.notna().sum()) > 0
+    assert metrics["votes_op_reply_rejection_ineffective"] == int((own == 0).sum())
+
+
+def test_recall_on_not_is_split_by_the_rule_and_abstentions_never_count_as_not():
+    from redditess.validity import ineffective_recall, vote_evidence
+
+    units = _synthetic(10)  # REPLIES: thanks, rejection, plan, neutral, rejection, same, agree, rejection, question, thanks
+    votes = {"op_reply": OFFLINE_LABELERS["op_reply"](units, LabelConfig())}
+    ens, _ = aggregate(votes_matrix(list(votes.values())), AggregateConfig(precedence=["op_reply"]))
+    # the truth: c001, c003, c004, c008 ineffective (a rejection, the neutral "ok", a rejection, the question)
+    truth = pd.DataFrame({"comment_id": units.comment_id, "effective": [1, 0, 1, 0, 0, 1, 1, 1, 0, 1]})
+    m = ineffective_recall(ens, truth, votes)
+    assert m["truth_not_comments"] == 4
+    assert m["truth_not_recall_op_reply"] == m["truth_not_recall_op_reply_rejection"] == 0.5
+    assert m["truth_not_abstained_op_reply"] == 0.5 and m["truth_not_voted_effective_op_reply"] == 0.0
+    assert m["truth_not_recall_label"] == 0.5
+    counts = vote_evidence(votes)
+    assert counts == {"votes_op_reply_agreement_effective": 1, "votes_op_reply_commiseration_effective": 1,
+                      "votes_op_reply_gratitude_effective": 3,  # "I'll try that tonight, thanks": thanks first
+                      "votes_op_reply_rejection_ineffective": 3}

@@ -219,11 +219,19 @@ class CommunityConfig:
 
 @dataclass(frozen=True)
 class OpReplyConfig:
+    """The OP's replies under a comment, read for evidence *about the comment*. Each reply is checked
+    against the pattern lists in this order: rejection, gratitude, plan, commiseration, agreement,
+    follow-up question; the first that matches decides its vote (``<kind>_vote``); a reply that matches
+    none votes by its sentiment only where it speaks to the commenter (``sentiment_scope``). A reply that
+    goes on describing the OP's own distress, or asks a follow-up question, says nothing about whether
+    the comment helped, so it abstains; the ``evidence`` column of the votes names the rule that decided."""
+
     positive_threshold: float = 0.2
     """Sentiment compound at or above which a grateful reply votes effective when
     ``gratitude_overrides_sentiment`` is false (the study's original gratitude x sentiment rule)."""
     negative_threshold: float = -0.05
-    """Compound at or below which a reply that matches no pattern votes ineffective."""
+    """Compound at or below which a reply that matches no pattern votes ineffective (of the sentences
+    ``sentiment_scope`` reads)."""
     gratitude_overrides_sentiment: bool = True
     """A grateful reply votes effective whatever its sentiment: real OPs thank and then describe
     their own distress ("Thank you, I've felt so bad for so long..."), which turns the compound
@@ -233,32 +241,59 @@ class OpReplyConfig:
             r"\b(thank(s|ful|ing|x|z)?|thankyou|thanku|thanx|thnx|thx|tysm|tyvm|ty)\b",
             r"\bgrateful\b",
             r"\bappreciat(e|ed|es|ing|ion)\b",
-            r"\b(this|that|it|you|your \w+)( really| truly| honestly| has| have)* help(s|ed)\b",
+            r"(?<!if )(?<!hope )\b(this|that|it|you|your \w+)( really| truly| honestly| has| have)* help(s|ed)\b",
             r"\bmeans? (a lot|so much|the world)\b",
-            r"\b(i['’]?ll|i will|will|gonna) (definitely |surely |def )?(try|give it a|look into|check (it|that|them) out)\b",
             r"\byou saved my life\b",
             r"\b(feel|feeling) (so much |a lot |a little |a bit )?better\b",
         ]
     )
-    """Regular expressions (case-insensitive) that mark an OP reply as grateful or as taking the
-    advice up; such a reply votes effective."""
+    """Regular expressions (case-insensitive) that mark an OP reply as grateful for the comment; such a
+    reply votes effective. "If that helps" (the OP offering more detail) is no thanks."""
     rejection_patterns: list[str] = field(
         default_factory=lambda: [
-            r"\b(did|does|do|would|will|wo)(n['’]?t| not) (work|help)\b",
-            r"\bnot (really |very )?helpful\b",
+            r"\b(that|this|it|those|these|your (advice|comment|suggestion|idea|answer|reply)|none of (that|this|it|those|these))"
+            r"( (really|actually|just|honestly))? (did|does|do|would|will|wo|has|have)(n['’]?t| not)"
+            r"( (really|actually|even|quite|exactly))? (work|help)\b(?!\s+(out|that)\b)",
+            r"(^|[.!?]\s*)(does|did|do|would|will|wo)n['’]?t (really |actually )?(work|help)\b",
+            r"\bnot (really |very |that |at all )?helpful\b",
             r"\b(made|makes|make) me feel worse\b",
-            r"\byou don['’]?t (understand|get it)\b",
-            r"\balready tried\b",
+            r"\byou (just |really |clearly |obviously )?don['’]?t (understand|get it|get me)\b(?!\s+that\b)",
+            r"\byou (clearly |obviously )?(have no idea|don['’]?t know what you['’]?re talking about)\b",
+            r"\b(did|do)n['’]?t (even )?read (my|the) post\b",
+            r"\b(i['’]?ve|i have|i) already (tried|done|do|did) (that|this|it|those|these)\b|\balready tried\b",
             r"\bhate posting\b",
             r"\bi (respectfully |kind of |kinda )?disagree\b",
             r"\bnot what i (asked|meant|was asking)\b",
             r"\bmy question (was|is)(n['’]?t| not)\b",
             r"\bthanks?,? i guess\b",
             r"\beasy for you to say\b",
+            r"\b(that|this|it)['’]?s (not|no) (helpful|help|an option|possible for me)\b",
+            r"\b(useless|pointless|unhelpful) (advice|comment|answer|reply)\b",
+            r"\b(everyone|everybody|people) (always )?(tells?|says?) (me )?that\b",
+            r"\b(that|it|this) (wouldn['’]?t|won['’]?t|doesn['’]?t|didn['’]?t) (get|take) (me|us) anywhere\b",
         ]
     )
     """Regular expressions that mark an OP reply as rejecting the comment. Checked first: a
-    rejection votes ineffective even next to thanks ("thanks, but that didn't help")."""
+    rejection votes ineffective even next to thanks ("thanks, but that didn't help"). The subject is
+    the comment ("that/it didn't help"), not the OP's life ("it didn't work out with her", "which
+    doesn't help my anxiety", "it doesn't help that ...")."""
+    plan_patterns: list[str] = field(
+        default_factory=lambda: [
+            r"(\b(i['’]?ll|ill|i will|i['’]?m (going to|gonna)|im (going to|gonna)|i am (going to|gonna)|i plan to|i['’]?d like to)"
+            r"|(^|[.!?,]\s*)(gonna|going to|will))( (definitely|surely|def|really|probably|for sure|totally|certainly|also|deffo))?"
+            r" (try|give ([\w-]+ )?a (go|shot|try)|look into|check (it|that|them|this|those) out"
+            r"|do (that|this|it)|take (your|that|the) advice|reach out|call (them|the|a)|talk to|ask (my|him|her|them)"
+            r"|look (for|up))\b(?!\s+(not|to (answer|explain|clarify|describe|reply|respond|put))\b)",
+            r"(^|[.!?]\s*)will do\b",
+            r"\bi (definitely |really |do )?plan (on|to)\b",
+            r"\b(i['’]?ll|i will) keep (that|this|it) in mind\b",
+            r"\bgood (plan|call)\b",
+        ]
+    )
+    """Regular expressions for an OP stating a plan to act on the comment ("I'll try that", "going to
+    give it a shot", "I'll look into it"); "I'll try not to ..." is about the OP, not a plan."""
+    plan_vote: Literal["effective", "ineffective", "abstain"] = "effective"
+    """How a reply stating a plan to act on the comment votes."""
     commiseration_patterns: list[str] = field(
         default_factory=lambda: [
             r"(^|[.!?]\s*)(same|samee+|same here)\b",
@@ -281,11 +316,16 @@ class OpReplyConfig:
             r"\b(makes|made) (total |complete |a lot of |so much |perfect )?sense\b",
             r"\b(good|great|excellent|nice) (idea|point|advice|suggestion)\b",
             r"\breassuring\b|\bcomforting\b",
+            r"\b(that|this|it) sounds (good|great|like a (good )?plan)\b|^\s*sounds (good|great)\b",
+            r"\b(that['’]?d|that would) be (very |so |really )?(nice|kind|lovely|great) of you\b",
+            r"\b(big|much|lots of|sending) love\b",
             r"<3|\u2764|\u2665",
         ]
     )
     """Regular expressions for an OP agreeing with or warmly acknowledging the comment; such a
     reply votes effective."""
+    agreement_vote: Literal["effective", "ineffective", "abstain"] = "effective"
+    """How a reply agreeing with the comment votes."""
     question_patterns: list[str] = field(
         default_factory=lambda: [
             r"\?",
@@ -293,18 +333,42 @@ class OpReplyConfig:
         ]
     )
     """Regular expressions for a follow-up question of the OP to the commenter (asked only when no
-    gratitude, rejection, commiseration or agreement pattern matched)."""
-    question_vote: Literal["effective", "ineffective", "abstain"] = "effective"
-    """How a follow-up question votes: the OP asking the commenter for more engages with the comment."""
+    gratitude, rejection, plan, commiseration or agreement pattern matched)."""
+    question_vote: Literal["effective", "ineffective", "abstain"] = "abstain"
+    """How a follow-up question votes. The OP engages with the comment, but asking for more says
+    nothing about whether it helped: on real threads the OP asks "any tips?" under comments they
+    went on to thank and under ones they went on to reject, so it abstains by default."""
+    sentiment_scope: Literal["addressed", "all", "none"] = "addressed"
+    """What the sentiment fallback (a reply no pattern matched) reads. ``addressed``: only the
+    sentences that speak to the commenter or about the comment (``addressed_patterns``) and not about
+    the OP (``self_patterns``); a reply without such a sentence, i.e. the OP going on about their own
+    distress, abstains. ``all``: the whole reply (the study's rule: "I'm scared and alone" then votes
+    ineffective). ``none``: no fallback, only patterns vote."""
+    addressed_patterns: list[str] = field(
+        default_factory=lambda: [
+            r"^\W*(you|your|you['’]re|youre|u|ur)\b",
+            r"\b(your|this|that|these|those) (advice|comment|reply|answer|suggestion|idea|tip|tips|response|words|take|opinion)\b",
+            r"\b(what|everything) you (said|say|wrote|write|suggested|suggest|mean|meant)\b",
+            r"^\W*(that|this)(['’]s| is| was| sounds| seems)\b",
+        ]
+    )
+    """Regular expressions for a sentence that speaks to the commenter or about the comment: it starts
+    with "you"/"that's", or names the comment. A "you" inside a sentence is often generic ("people are
+    mad at you because ...") and does not count."""
+    self_patterns: list[str] = field(
+        default_factory=lambda: [r"\b(i|i['’]m|im|i['’]ve|ive|i['’]d|i['’]ll|me|my|mine|myself)\b"]
+    )
+    """Regular expressions for a sentence about the OP: left out of the ``addressed`` sentiment, even
+    when it names the commenter ("you made me cry", "I'm sorry you went through that too")."""
     reply_decay: float = 0.8
     """Long threads: each of the OP's replies under a comment votes on its own; the k-th voting reply
     (thread order: depth, then id; k = 0, 1, ...) weighs ``reply_decay**k`` and the sign of the
     weighted sum decides, a tie going to the first vote. With a decay below 1 one late reply never
     outweighs an earlier one of the same kind; it takes several later replies agreeing to overturn it."""
     sentiment_weight: float = 0.5
-    """Factor on the weight of a vote that came from sentiment alone (no pattern matched): an OP's
-    negative account of their own troubles is weaker evidence than an explicit thanks or rejection,
-    so a later explicit reply outweighs an earlier sentiment-only one."""
+    """Factor on the weight of a vote that came from sentiment alone (no pattern matched): a negative
+    sentence to the commenter is weaker evidence than an explicit thanks or rejection, so a later
+    explicit reply outweighs an earlier sentiment-only one."""
     sentiment_model: str | None = None
     """A Hugging Face sentiment classifier replacing VADER (None): a local folder, or a hub name
     (paper profile: the RoBERTa ``cardiffnlp/twitter-roberta-base-sentiment-latest``) fetched only
@@ -368,7 +432,7 @@ class LabelConfig:
     community: CommunityConfig = field(default_factory=CommunityConfig)
     """Community-vote labeler (comment score)."""
     op_reply: OpReplyConfig = field(default_factory=OpReplyConfig)
-    """OP-reply labeler (gratitude x sentiment of the OP's reply to the comment)."""
+    """OP-reply labeler (what the OP's replies say about the comment: thanks, plans, agreement, rejection)."""
     judges: list[JudgeConfig] = field(default_factory=list)
     """LLM judges (OpenAI-compatible endpoints); empty in the offline default."""
 
@@ -801,9 +865,9 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
 # The second judge's LLM settings obey the label judges' ranges.
 RANGES.update({k.replace("label.judges[]", "second_judge.llm", 1): v for k, v in list(RANGES.items())
                if k.startswith("label.judges[].")})
-REGEX_LISTS = ("label.op_reply.gratitude_patterns", "label.op_reply.rejection_patterns",
+REGEX_LISTS = ("label.op_reply.gratitude_patterns", "label.op_reply.rejection_patterns", "label.op_reply.plan_patterns",
                "label.op_reply.commiseration_patterns", "label.op_reply.agreement_patterns",
-               "label.op_reply.question_patterns")
+               "label.op_reply.question_patterns", "label.op_reply.addressed_patterns", "label.op_reply.self_patterns")
 
 
 def numeric_fields(obj: Any, path: str = "") -> typing.Iterator[tuple[str, str, Any]]:
