@@ -478,7 +478,11 @@ class DimensionsConfig:
     above which the offline tagger tags that dimension (every tag, when ``calibrate`` is false)."""
     calibrate: bool = True
     """Calibrate one threshold per tag (support dimensions and EPITOME mechanisms) for the best F1
-    on written labelled sentences, and report each tag's precision and recall on a held-out set."""
+    on the ``calibration`` rows of ``labeled``, and report each tag's precision, recall and AUC
+    (continuous score and thresholded tag, against a word-count baseline) on its ``evaluation`` rows."""
+    labeled: str = "human/dimensions_labeled.tsv"
+    """Labelled replies (id, split, tags, text; guide: human/dimensions_guide.md) the tagger is
+    calibrated and measured on; a DVC dependency of the dimensions stage."""
     bootstrap: int = 1000
     """Bootstrap resamples for the per-dimension effectiveness CIs."""
 
