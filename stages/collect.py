@@ -32,7 +32,7 @@ from pathlib import Path
 
 from redditess.config import load_params
 from redditess.io import TRUTH_SCHEMA, RawWriter, atomic_path, dumps, write_json, write_metrics
-from redditess.privacy import anonymize, salt_fingerprint, salt_from_env
+from redditess.privacy import Policy, anonymize, policy_from_config, salt_fingerprint, salt_from_env
 from redditess.runtime import scratch_dir, stage
 from redditess.sources import demo, dump, live, manifest
 from redditess.takedown import comment_cycles, load_takedown, removed_comments
@@ -40,7 +40,7 @@ from redditess.takedown import comment_cycles, load_takedown, removed_comments
 RAW = Path("data/raw")
 
 
-def _write(path: Path, rows: Iterable[dict], drop: set[str], salt: str, scrub_pii: bool) -> tuple[int, int]:
+def _write(path: Path, rows: Iterable[dict], drop: set[str], salt: str, scrub_pii: bool, policy: Policy) -> tuple[int, int]:
     """Write the records not taken down, each minimised, pseudonymised and scrubbed."""
     kept = dropped = 0
     with RawWriter(path) as out:
@@ -48,7 +48,7 @@ def _write(path: Path, rows: Iterable[dict], drop: set[str], salt: str, scrub_pi
             if r["id"] in drop:
                 dropped += 1
                 continue
-            out.write(anonymize(r, salt, scrub_pii))
+            out.write(anonymize(r, salt, scrub_pii, policy))
             kept += 1
     return kept, dropped
 
@@ -59,6 +59,8 @@ def main() -> None:
     cfg = params.collect
     takedown = load_takedown("takedown.txt")
     salt = salt_from_env(cfg.salt_env, cfg.source)
+    # the subreddits the study collects may be named in any text; other small ones are scrubbed
+    policy = policy_from_config(cfg.privacy, [*cfg.demo.subreddits, *cfg.dump.subreddits, *cfg.praw.subreddits])
     report: dict = {"source": cfg.source, "salt_fingerprint": salt_fingerprint(salt)}
     counts: dict[str, int] = {}
     truth: list[dict] = []
@@ -118,8 +120,8 @@ def main() -> None:
     gone = taken | cyclic
     with atomic_path(RAW) as tmp:
         tmp.mkdir()
-        n_subs, td_subs = _write(tmp / "RS.parquet", submissions(), takedown, salt, cfg.scrub_pii)
-        n_coms, td_coms = _write(tmp / "RC.parquet", comments(), gone, salt, cfg.scrub_pii)
+        n_subs, td_subs = _write(tmp / "RS.parquet", submissions(), takedown, salt, cfg.scrub_pii, policy)
+        n_coms, td_coms = _write(tmp / "RC.parquet", comments(), gone, salt, cfg.scrub_pii, policy)
         truth = [t for t in truth if t["comment_id"] not in gone and t["post_id"] not in takedown]
         with RawWriter(tmp / "truth.parquet", TRUTH_SCHEMA) as out:
             for t in sorted(truth, key=lambda t: t["comment_id"]):

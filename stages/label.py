@@ -3,7 +3,8 @@
     dvc repro label@op_reply        # or: python stages/label.py op_reply
 
 The labeler name is the DVC ``foreach`` item; its settings are ``label.<labeler>`` in params.yaml.
-Writes ``data/votes/<labeler>.parquet`` (post_id, comment_id, labeler, label, score).
+Writes ``data/votes/<labeler>.parquet`` (post_id, comment_id, labeler, label, score, evidence: the rule
+that decided each vote).
 """
 
 from __future__ import annotations

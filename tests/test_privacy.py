@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -39,18 +40,104 @@ def test_invisible_and_full_width_characters_do_not_hide_pii_and_controls_are_st
 
 
 def test_pii_benchmark_recall_and_damage_per_kind():
-    """The README's table: recall >= 0.98 per planted kind, <= 0.5% of clean sentences changed."""
+    """The README's table: recall >= 0.98 per planted kind, no clean sentence changed."""
     res = pii_benchmark.run()
-    assert set(res.total) >= {"EMAIL", "PHONE", "ADDRESS", "POSTCODE", "IP", "DOB", "USERNAME", "HANDLE", "URL", "NAME"}
+    assert set(res.total) >= {"EMAIL", "PHONE", "ADDRESS", "POSTCODE", "IP", "DOB", "USERNAME", "HANDLE", "URL", "NAME",
+                              "NAME_INTRO", "NAME_SIGN_OFF", "NAME_OTHER", "SSN", "SUBREDDIT"}
     low = {k: round(res.recall(k), 3) for k in res.total if res.recall(k) < 0.98 and k != "NAME_UNCOVERED"}
     assert not low, (low, {k: res.missed[k][:3] for k in low})
-    assert len(res.clean_changed) <= 0.005 * res.clean_total, res.clean_changed
+    assert not res.clean_changed, res.clean_changed
+
+
+@pytest.mark.slow
+def test_planted_identifiers_through_collect_and_threads(tmp_path):
+    """The issue's goal, through the real stages: at most 5% of the planted identifiers survive
+    collect -> threads, and no clean control is changed."""
+    res = pii_benchmark.run_pipeline(tmp_path)
+    left, planted = res.surviving()
+    assert planted > 800 and not res.units_lost
+    assert left <= 0.05 * planted, {k: v[:2] for k, v in res.missed.items() if k != "NAME_UNCOVERED"}
+    assert not res.clean_damaged, res.clean_damaged[:3]
+
+
+def test_the_committed_benchmark_output_is_the_benchmarks_own():
+    """benchmarks/pii_benchmark.json holds the figures this code gives on the planted sentences."""
+    committed = json.loads((ROOT / "benchmarks/pii_benchmark.json").read_text())
+    assert committed["sentences"] == pii_benchmark.summary(pii_benchmark.run(), None)["sentences"]
+    assert committed["pipeline"]["clean_controls_damaged"] == 0
+    assert committed["pipeline"]["surviving_share"] <= 0.05
+
+
+def test_names_in_self_introductions_sign_offs_and_relations_in_forms_not_planted():
+    """Sentences written for this test (not the benchmark's templates): the context patterns and the
+    name list generalise; a word that is no name after "I'm" stays."""
+    for text, name in [("Hello all, I am Rachel and I have struggled for years.", "Rachel"),
+                       ("I'm Ahmed, 31/M, from a small town.", "Ahmed"), ("Im Lucas and i need help", "Lucas"),
+                       ("You can call me Nina.", "Nina"), ("I go by Alex online.", "Alex"),
+                       ("Okay so I'm Kayla (22f) and my boyfriend Marcus left.", "Marcus"),
+                       ("Hey guys, Natalie here, back again.", "Natalie"), ("Much love,\nTanya\n\nEdit: wow thank you", "Tanya"),
+                       ("thanks everyone - Zoe", "Zoe"), ("my ex, Derek, keeps texting me", "Derek"),
+                       ("I'm Mark, 35M.", "Mark"), ("Sorry I'm rambling.\n\nJustin", "Justin")]:
+        out = scrub(text)
+        assert name not in out and "{{NAME}}" in out, (text, out)
+    for text in ["I'm Still here.", "I'm Fine.", "I'm Done.", "I'm Lost", "I'm Alone", "I'm Ugly", "I'm Trans and scared",
+                 "I'm Gay and my parents hate me", "I'm Sorry", "I'm so sorry", "I'm not sure", "thanks, I'll try",
+                 "Mom here, my son is struggling.", "This is my first post.", "It's me again."]:
+        assert scrub(text) == text, text
+
+
+def test_spaced_ssns_and_small_subreddits():
+    assert scrub("SSN 123 45 6789 was stolen") == "SSN {{SSN}} was stolen"
+    assert scrub("my social is 219.09.9999") == "my social is {{SSN}}"
+    assert scrub("ssn: 219099999") == "ssn: {{SSN}}"
+    assert scrub("my score was 900 12 3456 points") == "my score was 900 12 3456 points"  # no SSA area 9xx
+    assert scrub("I go to r/uofmichigan and r/depression") == "I go to {{SUBREDDIT}} and r/depression"
+    assert scrub("I live near https://reddit.com/r/Bozeman lol") == "I live near {{SUBREDDIT}} lol"
+    # a link to a post or comment leads to its author
+    assert scrub("see https://www.reddit.com/r/depression/comments/abc123/title/") == "see {{URL}}"
+    assert scrub("see https://www.reddit.com/r/depression/wiki/index") == "see https://www.reddit.com/r/depression/wiki/index"
+    # the record's own subreddit, and the study's, may be named
+    assert scrub("new to r/Keene, hi", subreddit="Keene") == "new to r/Keene, hi"
+    from redditess.config import PrivacyConfig
+    from redditess.privacy import policy_from_config
+
+    assert scrub("r/Keene rocks", policy_from_config(PrivacyConfig(), ["keene"])) == "r/Keene rocks"
+
+
+def test_subreddit_sizes_file_widens_the_public_list_and_bad_lines_name_the_line(tmp_path):
+    from redditess.config import PrivacyConfig
+    from redditess.privacy import policy_from_config
+
+    sizes = tmp_path / "sizes.tsv"
+    sizes.write_text("subreddit\tsubscribers\nr/Houston\t500000\nKeene\t800\n")
+    policy = policy_from_config(PrivacyConfig(subreddit_sizes=str(sizes), min_subscribers=100000))
+    assert scrub("r/houston and r/keene", policy) == "r/houston and {{SUBREDDIT}}"
+    sizes.write_text("Keene\tmany\n")
+    with pytest.raises(InputError, match=r"sizes.tsv:1: expected 'subreddit<TAB>subscribers'"):
+        policy_from_config(PrivacyConfig(subreddit_sizes=str(sizes)))
+    with pytest.raises(InputError, match="name_locales: Faker has no person provider 'xx_YY'"):
+        scrub("I'm Sam", policy_from_config(PrivacyConfig(name_locales=["xx_YY"])))
+
+
+def test_the_demo_simulators_own_text_is_never_replaced():
+    """Every title, body and reply the demo simulator writes holds no personal data: the scrubber
+    must leave all of it as it is ("I'm so sorry", "I'm not sure", ... are no names)."""
+    out = simulate(DemoConfig(n_threads=300), 20240917)
+    texts = [r[k] for r in out.submissions + out.comments for k in ("title", "selftext", "body") if isinstance(r.get(k), str)]
+    assert len(texts) > 2000
+    changed = [(t, scrub(t)) for t in texts if scrub(t) != t]
+    assert not changed, changed[:5]
 
 
 def test_scrubber_changes_at_most_half_a_percent_of_real_texts(shared_data):
+    """Fixed-pattern kinds (contact details, numbers, handles) change at most 0.5% of real texts. Names,
+    small subreddits and links to posts are counted apart (benchmarks/pii_benchmark.md): real texts do
+    hold them, and the hits were read by hand when the detector was built."""
     res = pii_benchmark.run(shared_data)
     assert res.real_total > 10000
-    assert len(res.real_changed) <= 0.005 * res.real_total, len(res.real_changed)
+    fixed = [out for _, out in res.real_changed if re.search(r"\{\{(?!NAME|SUBREDDIT|URL)[A-Z]+\}\}", out)]
+    assert len(fixed) <= 0.005 * res.real_total, len(fixed)
+    assert len(res.real_changed) <= 0.02 * res.real_total, len(res.real_changed)
 
 
 def test_pseudonyms_are_keyed_stable_and_keep_deleted():

@@ -131,6 +131,7 @@ def test_shared_real_data_through_the_stages_and_the_data_card(shared_data, tmp_
     assert {r["source"] for r in card["observability"]} == {"dump"}
     assert sum(r["units"] for r in card["observability"]) == card["totals"]["comments"]
     assert all(r["op_replies"] for r in card["observability"])
-    assert card["labelers"]["op_reply"]["observable"] and card["labelers"]["op_reply"]["abstain_share"] < 0.2
+    # most units labeled, though a follow-up question or the OP's own distress abstains (label.op_reply)
+    assert card["labelers"]["op_reply"]["observable"] and card["labelers"]["op_reply"]["abstain_share"] < 0.5
     assert "## Signals the source could observe" in md and "| op_reply | yes |" in md
 

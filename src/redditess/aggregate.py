@@ -9,6 +9,16 @@ Every method counts *voters*: each labeler, except that ``merge_judges`` can fol
 model family, or whose errors correlate, into one voter first. Dawid-Skene assumes voters err
 independently; two copies of one judge would otherwise outvote everything and drag the other
 labelers' estimated reliabilities down.
+
+No method labels nothing silently. Reliabilities come from agreement between voters, so a voter
+that never votes next to another one (on dyadic real threads only the OP-reply labeler can vote)
+has none: every method then falls back to that voter's own votes on the comments it alone voted
+on (``paper`` and ``majority`` do so by their rule; ``weighted`` counts it with weight 1 instead of
+the log-odds it has not got; ``dawid_skene``, whose EM cannot separate one voter's errors from the
+truth, takes its vote as the posterior). The same holds when every vote is of one class (Dawid-Skene
+cannot run: the weights fall back to 1, the posterior to the share of votes for "effective").
+:func:`fallback_notes` says which happened; and a method that still labels none of the comments
+somebody voted on stops with one line naming the method and the reason.
 """
 
 from __future__ import annotations
@@ -116,9 +126,20 @@ def voters(wide: pd.DataFrame, cfg: AggregateConfig, families: dict[str, str] | 
     return judge_groups(wide[labelers].astype("float64").to_numpy(), labelers, cfg, families or {})
 
 
+def _estimated(rel: dict[str, float]) -> bool:
+    return not (np.isnan(rel["sensitivity"]) and np.isnan(rel["specificity"]))
+
+
+def fallback_notes(ens: pd.DataFrame) -> dict[str, float]:
+    """What :func:`aggregate` fell back to (``ens.attrs``): the one voter that could vote, and how
+    many labels came from voters without an estimated reliability."""
+    return dict(ens.attrs.get("fallback", {}))
+
+
 def aggregate(wide: pd.DataFrame, cfg: AggregateConfig, seed: int = 0,
               families: dict[str, str] | None = None) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
-    """Return (ensemble table with every labeler's vote, reliability per voter)."""
+    """Return (ensemble table with every labeler's vote, reliability per voter); see the module
+    docstring for the single-voter fallback (recorded in ``ens.attrs['fallback']``)."""
     from redditess.agreement import majority
 
     labelers = labeler_order(wide, cfg.precedence)
@@ -132,19 +153,29 @@ def aggregate(wide: pd.DataFrame, cfg: AggregateConfig, seed: int = 0,
     n_eff = np.nansum(votes, axis=1)
     n_ineff = n_votes - n_eff
     posterior, reliability = dawid_skene(votes, names, seed)
+    active = [j for j in range(len(names)) if voted[:, j].any()]
+    unestimated = np.array([not _estimated(reliability[n]) for n in names], dtype=bool)
+    # comments whose every vote comes from voters without a reliability: they fall back to those votes
+    solo = (n_votes > 0) & ~(voted & ~unestimated).any(axis=1)
     if cfg.method == "paper":
         first = np.where(voted.any(axis=1), voted.argmax(axis=1), -1)
         label = np.array([votes[i, j] if j >= 0 else np.nan for i, j in enumerate(first)])
     elif cfg.method == "majority":
         label = np.where(n_eff > n_ineff, 1.0, np.where(n_ineff > n_eff, 0.0, np.nan))
     elif cfg.method == "weighted":
-        acc = np.array([np.nanmean([reliability[n]["sensitivity"], reliability[n]["specificity"]]) for n in names])
+        acc = np.array([np.nanmean([reliability[n]["sensitivity"], reliability[n]["specificity"]]) if _estimated(reliability[n])
+                        else np.nan for n in names])
         weight = np.log(np.clip(acc, 1e-3, 1 - 1e-3) / (1 - np.clip(acc, 1e-3, 1 - 1e-3)))
-        weight = np.where(np.isnan(weight), 0.0, weight)
+        weight = np.where(np.isnan(weight), 1.0, weight)  # no reliability: its own vote, unweighted
         margin = np.nansum(np.where(voted, (2 * np.nan_to_num(votes) - 1) * weight, 0.0), axis=1)
         label = np.where(n_votes == 0, np.nan, np.where(margin > 0, 1.0, np.where(margin < 0, 0.0, np.nan)))
     else:  # dawid_skene
+        # no posterior where EM could not run or saw the comment's voters alone: the share of votes
+        posterior = np.where(np.isnan(posterior) & (n_votes > 0), n_eff / np.maximum(n_votes, 1), posterior)
         label = np.where(np.isnan(posterior), np.nan, (posterior >= 0.5).astype(float))
+    if (n_votes > 0).any() and np.isnan(label[n_votes > 0]).all():
+        raise InputError(f"aggregate.method {cfg.method}: labels none of the {int((n_votes > 0).sum())} comments that "
+                         f"{', '.join(names[j] for j in active)} voted on (every vote tied or weighed 0); use paper or majority")
     unanimous = (n_eff == n_votes) | (n_ineff == n_votes)
     confident = np.abs(np.nan_to_num(posterior, nan=0.5) - 0.5) * 2 >= cfg.golden_min_confidence
     golden = (n_votes >= cfg.golden_min_votes) & unanimous & confident & ~np.isnan(label)
@@ -156,6 +187,11 @@ def aggregate(wide: pd.DataFrame, cfg: AggregateConfig, seed: int = 0,
     out["ds_posterior"] = posterior
     out["label"] = pd.array([None if np.isnan(v) else int(v) for v in label], dtype="Int8")
     out["golden"] = golden
+    fallback: dict[str, float] = {"voters_active": len(active),
+                                  "labels_from_voters_without_reliability": int((solo & ~np.isnan(label)).sum())}
+    if len(active) == 1:
+        fallback[f"single_voter_{names[active[0]]}"] = 1
+    out.attrs["fallback"] = fallback
     return out, reliability
 
 

@@ -107,6 +107,53 @@ class PrawConfig:
     API and the token endpoint; null means Reddit (https://oauth.reddit.com, https://www.reddit.com)."""
 
 
+PUBLIC_SUBREDDITS = [
+    # mental-health and support communities (the study's own and the ones support threads point to)
+    "mentalhealthsupport", "mentalhealth", "depression", "depression_help", "suicidewatch", "swresources", "anxiety",
+    "anxietyhelp", "panicattack", "socialanxiety", "lonely", "loneliness", "offmychest", "trueoffmychest", "kindvoice",
+    "mmfb", "needafriend", "makenewfriendshere", "selfharm", "stopselfharm", "adultselfharm", "bipolar", "bipolarreddit",
+    "bpd", "cptsd", "ptsd", "ocd", "adhd", "autism", "aspergers", "schizophrenia", "eatingdisorders", "edanonymous",
+    "fuckeatingdisorders", "stopdrinking", "leaves", "redditorsinrecovery", "opiatesrecovery", "addiction", "nofap",
+    "griefsupport", "suicidebereavement", "raisedbynarcissists", "emotionalabuse", "abuseinterrupted", "survivorsofabuse",
+    "domesticviolence", "rape", "sexualassault", "therapy", "therapists", "psychiatry", "psychology", "meditation",
+    "mindfulness", "getting_over_it", "getmotivated", "decidingtobebetter", "selfimprovement", "existentialism",
+    "existential_crisis", "insomnia", "chronicpain", "chronicillness", "disability", "lgbt", "asktransgender",
+    "transgender", "ainbow", "relationships", "relationship_advice", "breakups", "longdistance", "dating_advice",
+    "advice", "needadvice", "casualconversation", "self", "assistance", "foodpantry", "homeless",
+    # large general-interest communities (a topic, not a place or a small group)
+    "askreddit", "iama", "todayilearned", "explainlikeimfive", "askscience", "science", "askmen", "askwomen",
+    "twoxchromosomes", "teenagers", "college", "gradschool", "jobs", "careerguidance", "personalfinance",
+    "legaladvice", "fitness", "loseit", "nutrition", "health", "news", "worldnews", "pics", "funny", "aww",
+    "eyebleach", "gaming", "music", "movies", "books", "art", "philosophy", "atheism", "christianity", "religion",
+    "showerthoughts", "wholesomememes", "memes", "reddit", "help", "announcements", "all", "popular",
+]
+"""Subreddits kept by name when a text links to them (lower case): communities about a topic with a
+national or global membership, where naming one says nothing about who or where someone is."""
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    public_subreddits: list[str] = field(default_factory=lambda: list(PUBLIC_SUBREDDITS))
+    """Subreddits a text may name (``r/x``, ``reddit.com/r/x``) and keep, case-insensitive: large
+    topic communities. Any other subreddit named in a text is a quasi-identifier (a town's, a school's,
+    a workplace's or a small group's subreddit narrows down who wrote it) and becomes
+    ``{{SUBREDDIT}}``, unless it is the subreddit the record itself belongs to, one the study collects
+    (``collect.*.subreddits``), or listed in ``subreddit_sizes`` with at least ``min_subscribers``."""
+    subreddit_sizes: str | None = None
+    """Optional TSV of ``subreddit<TAB>subscribers`` (e.g. from a subreddit metadata dump; a header line
+    is allowed) under ``collect.dump.root``, so it is a DVC dependency of collect: subreddits listed with
+    at least ``min_subscribers`` are public as well. None ships, since no count can be fetched offline."""
+    min_subscribers: int = 100000
+    """Subscribers from which a subreddit listed in ``subreddit_sizes`` is kept by name."""
+    name_locales: list[str] = field(
+        default_factory=lambda: ["en_US", "en_GB", "en_IE", "en_IN", "en_NZ", "en_KE", "en_NG", "en_PK", "es_MX",
+                                 "es_ES", "fr_FR", "de_DE", "it_IT", "pt_BR", "nl_NL", "pl_PL"]
+    )
+    """Faker person-provider locales whose first-name lists make the name list of the name detector
+    (``redditess.privacy``): a word in a weak context ("I'm ...", "... here", "my sister ...") is a
+    name only when it is on this list and is not also an everyday English word."""
+
+
 @dataclass(frozen=True)
 class CollectConfig:
     source: Literal["demo", "dump", "praw"] = "demo"
@@ -118,9 +165,11 @@ class CollectConfig:
     Required for real data; the demo source falls back to a public salt (its authors are simulated)."""
     scrub_pii: bool = True
     """Replace personal data (e-mail, phone, address, postcode, IP, date of birth, usernames, handles,
-    links to a person, card numbers, SSNs, self-stated names) in titles, bodies and flair by typed
+    links to a person, card numbers, SSNs, names, small subreddits) in titles, bodies and flair by typed
     ``{{KIND}}`` placeholders before any record is written (see redditess.privacy). Control and
     invisible characters are removed either way."""
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    """What the scrubber treats as identifying beyond fixed patterns: subreddits and names."""
     workers: int = 2
     """Dump files read at the same time, each in its own process (one file per process); the output
     is byte-identical for any number."""
@@ -185,11 +234,19 @@ class CommunityConfig:
 
 @dataclass(frozen=True)
 class OpReplyConfig:
+    """The OP's replies under a comment, read for evidence *about the comment*. Each reply is checked
+    against the pattern lists in this order: rejection, gratitude, plan, commiseration, agreement,
+    follow-up question; the first that matches decides its vote (``<kind>_vote``); a reply that matches
+    none votes by its sentiment only where it speaks to the commenter (``sentiment_scope``). A reply that
+    goes on describing the OP's own distress, or asks a follow-up question, says nothing about whether
+    the comment helped, so it abstains; the ``evidence`` column of the votes names the rule that decided."""
+
     positive_threshold: float = 0.2
     """Sentiment compound at or above which a grateful reply votes effective when
     ``gratitude_overrides_sentiment`` is false (the study's original gratitude x sentiment rule)."""
     negative_threshold: float = -0.05
-    """Compound at or below which a reply that matches no pattern votes ineffective."""
+    """Compound at or below which a reply that matches no pattern votes ineffective (of the sentences
+    ``sentiment_scope`` reads)."""
     gratitude_overrides_sentiment: bool = True
     """A grateful reply votes effective whatever its sentiment: real OPs thank and then describe
     their own distress ("Thank you, I've felt so bad for so long..."), which turns the compound
@@ -199,32 +256,59 @@ class OpReplyConfig:
             r"\b(thank(s|ful|ing|x|z)?|thankyou|thanku|thanx|thnx|thx|tysm|tyvm|ty)\b",
             r"\bgrateful\b",
             r"\bappreciat(e|ed|es|ing|ion)\b",
-            r"\b(this|that|it|you|your \w+)( really| truly| honestly| has| have)* help(s|ed)\b",
+            r"(?<!if )(?<!hope )\b(this|that|it|you|your \w+)( really| truly| honestly| has| have)* help(s|ed)\b",
             r"\bmeans? (a lot|so much|the world)\b",
-            r"\b(i['’]?ll|i will|will|gonna) (definitely |surely |def )?(try|give it a|look into|check (it|that|them) out)\b",
             r"\byou saved my life\b",
             r"\b(feel|feeling) (so much |a lot |a little |a bit )?better\b",
         ]
     )
-    """Regular expressions (case-insensitive) that mark an OP reply as grateful or as taking the
-    advice up; such a reply votes effective."""
+    """Regular expressions (case-insensitive) that mark an OP reply as grateful for the comment; such a
+    reply votes effective. "If that helps" (the OP offering more detail) is no thanks."""
     rejection_patterns: list[str] = field(
         default_factory=lambda: [
-            r"\b(did|does|do|would|will|wo)(n['’]?t| not) (work|help)\b",
-            r"\bnot (really |very )?helpful\b",
+            r"\b(that|this|it|those|these|your (advice|comment|suggestion|idea|answer|reply)|none of (that|this|it|those|these))"
+            r"( (really|actually|just|honestly))? (did|does|do|would|will|wo|has|have)(n['’]?t| not)"
+            r"( (really|actually|even|quite|exactly))? (work|help)\b(?!\s+(out|that)\b)",
+            r"(^|[.!?]\s*)(does|did|do|would|will|wo)n['’]?t (really |actually )?(work|help)\b",
+            r"\bnot (really |very |that |at all )?helpful\b",
             r"\b(made|makes|make) me feel worse\b",
-            r"\byou don['’]?t (understand|get it)\b",
-            r"\balready tried\b",
+            r"\byou (just |really |clearly |obviously )?don['’]?t (understand|get it|get me)\b(?!\s+that\b)",
+            r"\byou (clearly |obviously )?(have no idea|don['’]?t know what you['’]?re talking about)\b",
+            r"\b(did|do)n['’]?t (even )?read (my|the) post\b",
+            r"\b(i['’]?ve|i have|i) already (tried|done|do|did) (that|this|it|those|these)\b|\balready tried\b",
             r"\bhate posting\b",
             r"\bi (respectfully |kind of |kinda )?disagree\b",
             r"\bnot what i (asked|meant|was asking)\b",
             r"\bmy question (was|is)(n['’]?t| not)\b",
             r"\bthanks?,? i guess\b",
             r"\beasy for you to say\b",
+            r"\b(that|this|it)['’]?s (not|no) (helpful|help|an option|possible for me)\b",
+            r"\b(useless|pointless|unhelpful) (advice|comment|answer|reply)\b",
+            r"\b(everyone|everybody|people) (always )?(tells?|says?) (me )?that\b",
+            r"\b(that|it|this) (wouldn['’]?t|won['’]?t|doesn['’]?t|didn['’]?t) (get|take) (me|us) anywhere\b",
         ]
     )
     """Regular expressions that mark an OP reply as rejecting the comment. Checked first: a
-    rejection votes ineffective even next to thanks ("thanks, but that didn't help")."""
+    rejection votes ineffective even next to thanks ("thanks, but that didn't help"). The subject is
+    the comment ("that/it didn't help"), not the OP's life ("it didn't work out with her", "which
+    doesn't help my anxiety", "it doesn't help that ...")."""
+    plan_patterns: list[str] = field(
+        default_factory=lambda: [
+            r"(\b(i['’]?ll|ill|i will|i['’]?m (going to|gonna)|im (going to|gonna)|i am (going to|gonna)|i plan to|i['’]?d like to)"
+            r"|(^|[.!?,]\s*)(gonna|going to|will))( (definitely|surely|def|really|probably|for sure|totally|certainly|also|deffo))?"
+            r" (try|give ([\w-]+ )?a (go|shot|try)|look into|check (it|that|them|this|those) out"
+            r"|do (that|this|it)|take (your|that|the) advice|reach out|call (them|the|a)|talk to|ask (my|him|her|them)"
+            r"|look (for|up))\b(?!\s+(not|to (answer|explain|clarify|describe|reply|respond|put))\b)",
+            r"(^|[.!?]\s*)will do\b",
+            r"\bi (definitely |really |do )?plan (on|to)\b",
+            r"\b(i['’]?ll|i will) keep (that|this|it) in mind\b",
+            r"\bgood (plan|call)\b",
+        ]
+    )
+    """Regular expressions for an OP stating a plan to act on the comment ("I'll try that", "going to
+    give it a shot", "I'll look into it"); "I'll try not to ..." is about the OP, not a plan."""
+    plan_vote: Literal["effective", "ineffective", "abstain"] = "effective"
+    """How a reply stating a plan to act on the comment votes."""
     commiseration_patterns: list[str] = field(
         default_factory=lambda: [
             r"(^|[.!?]\s*)(same|samee+|same here)\b",
@@ -247,11 +331,16 @@ class OpReplyConfig:
             r"\b(makes|made) (total |complete |a lot of |so much |perfect )?sense\b",
             r"\b(good|great|excellent|nice) (idea|point|advice|suggestion)\b",
             r"\breassuring\b|\bcomforting\b",
+            r"\b(that|this|it) sounds (good|great|like a (good )?plan)\b|^\s*sounds (good|great)\b",
+            r"\b(that['’]?d|that would) be (very |so |really )?(nice|kind|lovely|great) of you\b",
+            r"\b(big|much|lots of|sending) love\b",
             r"<3|\u2764|\u2665",
         ]
     )
     """Regular expressions for an OP agreeing with or warmly acknowledging the comment; such a
     reply votes effective."""
+    agreement_vote: Literal["effective", "ineffective", "abstain"] = "effective"
+    """How a reply agreeing with the comment votes."""
     question_patterns: list[str] = field(
         default_factory=lambda: [
             r"\?",
@@ -259,18 +348,42 @@ class OpReplyConfig:
         ]
     )
     """Regular expressions for a follow-up question of the OP to the commenter (asked only when no
-    gratitude, rejection, commiseration or agreement pattern matched)."""
-    question_vote: Literal["effective", "ineffective", "abstain"] = "effective"
-    """How a follow-up question votes: the OP asking the commenter for more engages with the comment."""
+    gratitude, rejection, plan, commiseration or agreement pattern matched)."""
+    question_vote: Literal["effective", "ineffective", "abstain"] = "abstain"
+    """How a follow-up question votes. The OP engages with the comment, but asking for more says
+    nothing about whether it helped: on real threads the OP asks "any tips?" under comments they
+    went on to thank and under ones they went on to reject, so it abstains by default."""
+    sentiment_scope: Literal["addressed", "all", "none"] = "addressed"
+    """What the sentiment fallback (a reply no pattern matched) reads. ``addressed``: only the
+    sentences that speak to the commenter or about the comment (``addressed_patterns``) and not about
+    the OP (``self_patterns``); a reply without such a sentence, i.e. the OP going on about their own
+    distress, abstains. ``all``: the whole reply (the study's rule: "I'm scared and alone" then votes
+    ineffective). ``none``: no fallback, only patterns vote."""
+    addressed_patterns: list[str] = field(
+        default_factory=lambda: [
+            r"^\W*(you|your|you['’]re|youre|u|ur)\b",
+            r"\b(your|this|that|these|those) (advice|comment|reply|answer|suggestion|idea|tip|tips|response|words|take|opinion)\b",
+            r"\b(what|everything) you (said|say|wrote|write|suggested|suggest|mean|meant)\b",
+            r"^\W*(that|this)(['’]s| is| was| sounds| seems)\b",
+        ]
+    )
+    """Regular expressions for a sentence that speaks to the commenter or about the comment: it starts
+    with "you"/"that's", or names the comment. A "you" inside a sentence is often generic ("people are
+    mad at you because ...") and does not count."""
+    self_patterns: list[str] = field(
+        default_factory=lambda: [r"\b(i|i['’]m|im|i['’]ve|ive|i['’]d|i['’]ll|me|my|mine|myself)\b"]
+    )
+    """Regular expressions for a sentence about the OP: left out of the ``addressed`` sentiment, even
+    when it names the commenter ("you made me cry", "I'm sorry you went through that too")."""
     reply_decay: float = 0.8
     """Long threads: each of the OP's replies under a comment votes on its own; the k-th voting reply
     (thread order: depth, then id; k = 0, 1, ...) weighs ``reply_decay**k`` and the sign of the
     weighted sum decides, a tie going to the first vote. With a decay below 1 one late reply never
     outweighs an earlier one of the same kind; it takes several later replies agreeing to overturn it."""
     sentiment_weight: float = 0.5
-    """Factor on the weight of a vote that came from sentiment alone (no pattern matched): an OP's
-    negative account of their own troubles is weaker evidence than an explicit thanks or rejection,
-    so a later explicit reply outweighs an earlier sentiment-only one."""
+    """Factor on the weight of a vote that came from sentiment alone (no pattern matched): a negative
+    sentence to the commenter is weaker evidence than an explicit thanks or rejection, so a later
+    explicit reply outweighs an earlier sentiment-only one."""
     sentiment_model: str | None = None
     """A Hugging Face sentiment classifier replacing VADER (None): a local folder, or a hub name
     (paper profile: the RoBERTa ``cardiffnlp/twitter-roberta-base-sentiment-latest``) fetched only
@@ -334,7 +447,7 @@ class LabelConfig:
     community: CommunityConfig = field(default_factory=CommunityConfig)
     """Community-vote labeler (comment score)."""
     op_reply: OpReplyConfig = field(default_factory=OpReplyConfig)
-    """OP-reply labeler (gratitude x sentiment of the OP's reply to the comment)."""
+    """OP-reply labeler (what the OP's replies say about the comment: thanks, plans, agreement, rejection)."""
     judges: list[JudgeConfig] = field(default_factory=list)
     """LLM judges (OpenAI-compatible endpoints); empty in the offline default."""
 
@@ -380,7 +493,11 @@ class DimensionsConfig:
     above which the offline tagger tags that dimension (every tag, when ``calibrate`` is false)."""
     calibrate: bool = True
     """Calibrate one threshold per tag (support dimensions and EPITOME mechanisms) for the best F1
-    on written labelled sentences, and report each tag's precision and recall on a held-out set."""
+    on the ``calibration`` rows of ``labeled``, and report each tag's precision, recall and AUC
+    (continuous score and thresholded tag, against a word-count baseline) on its ``evaluation`` rows."""
+    labeled: str = "human/dimensions_labeled.tsv"
+    """Labelled replies (id, split, tags, text; guide: human/dimensions_guide.md) the tagger is
+    calibrated and measured on; a DVC dependency of the dimensions stage."""
     bootstrap: int = 1000
     """Bootstrap resamples for the per-dimension effectiveness CIs."""
 
@@ -789,7 +906,7 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "collect.demo.vote_noise": GE0, "collect.demo.edit_noise": FRAC,
     "collect.dump.start_utc": GE0, "collect.dump.end_utc": GE0, "collect.workers": GE1, "threads.memory_mb": GE1,
     "collect.praw.limit": GE1, "collect.praw.replace_more_limit": GE0, "collect.praw.max_retries": GE0,
-    "collect.praw.backoff_seconds": GE0,
+    "collect.praw.backoff_seconds": GE0, "collect.privacy.min_subscribers": GE0,
     "threads.filters.min_op_replies": GE0,
     "label.general_feedback.positive_threshold": SIGNED, "label.general_feedback.negative_threshold": SIGNED,
     "label.community.effective_min_score": ANY, "label.community.ineffective_max_score": ANY,
@@ -828,9 +945,9 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
 # The second judge's LLM settings obey the label judges' ranges.
 RANGES.update({k.replace("label.judges[]", "second_judge.llm", 1): v for k, v in list(RANGES.items())
                if k.startswith("label.judges[].")})
-REGEX_LISTS = ("label.op_reply.gratitude_patterns", "label.op_reply.rejection_patterns",
+REGEX_LISTS = ("label.op_reply.gratitude_patterns", "label.op_reply.rejection_patterns", "label.op_reply.plan_patterns",
                "label.op_reply.commiseration_patterns", "label.op_reply.agreement_patterns",
-               "label.op_reply.question_patterns")
+               "label.op_reply.question_patterns", "label.op_reply.addressed_patterns", "label.op_reply.self_patterns")
 
 
 def numeric_fields(obj: Any, path: str = "") -> typing.Iterator[tuple[str, str, Any]]:

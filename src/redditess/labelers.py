@@ -3,12 +3,17 @@
 * ``general_feedback`` (post level): sentiment of the OP's post edit and top-level replies; the
   verdict applies to every comment of the post.
 * ``community``: the comment's score against two thresholds.
-* ``op_reply``: the OP's replies to the comment: each reply votes by its patterns (rejection,
-  gratitude, commiseration, agreement, follow-up question) or, failing those, its sentiment; the
+* ``op_reply``: what the OP's replies say about the comment. Each reply votes by the first of its
+  pattern lists that matches (rejection, gratitude, plan to act on it, commiseration, agreement,
+  follow-up question; each list and each vote a param of ``label.op_reply``) or, failing those, by the
+  sentiment of its sentences that speak to the commenter. A reply that only goes on about the OP's
+  own distress, or asks a follow-up question, is no verdict on the comment and abstains. The
   replies' votes are combined with a decay so one late reply cannot flip the label.
 
-Each returns a frame with ``post_id, comment_id, labeler, label, score`` (label nullable Int8,
-<NA> = abstain; score = the signal the label was thresholded from).
+Each returns a frame with ``post_id, comment_id, labeler, label, score, evidence`` (label nullable
+Int8, <NA> = abstain; score = the signal the label was thresholded from; evidence = the rule that
+decided: ``score``, ``sentiment`` or, for op_reply, the pattern list, <NA> when it abstained), so the
+aggregate stage can report how many "ineffective" votes come from explicit evidence.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import pandas as pd
 from redditess.config import CommunityConfig, GeneralFeedbackConfig, LabelConfig, OpReplyConfig
 from redditess.runtime import InputError
 
-LABEL_COLUMNS = ["post_id", "comment_id", "labeler", "label", "score"]
+LABEL_COLUMNS = ["post_id", "comment_id", "labeler", "label", "score", "evidence"]
+PATTERN_KINDS = ("rejection", "gratitude", "plan", "commiseration", "agreement", "question")
+"""The op_reply pattern lists, in the order they are tried."""
 
 
 @lru_cache(maxsize=1)
@@ -38,7 +45,9 @@ def sentiment(text: str) -> float:
     return float(_vader().polarity_scores(text)["compound"])
 
 
-def _frame(units: pd.DataFrame, name: str, labels: list, scores: list) -> pd.DataFrame:
+def _frame(units: pd.DataFrame, name: str, labels: list, scores: list, evidence: list | str) -> pd.DataFrame:
+    if isinstance(evidence, str):  # one kind of evidence for every vote cast
+        evidence = [None if lab is None else evidence for lab in labels]
     return pd.DataFrame(
         {
             "post_id": units["post_id"].to_numpy(),
@@ -46,6 +55,7 @@ def _frame(units: pd.DataFrame, name: str, labels: list, scores: list) -> pd.Dat
             "labeler": name,
             "label": pd.array(labels, dtype="Int8"),
             "score": np.asarray(scores, dtype="float64"),
+            "evidence": pd.array(evidence, dtype="string"),
         },
         columns=LABEL_COLUMNS,
     )
@@ -67,13 +77,13 @@ def general_feedback(units: pd.DataFrame, cfg: GeneralFeedbackConfig) -> pd.Data
         s = cache[post_id]
         scores.append(s)
         labels.append(_threshold(s, cfg.positive_threshold, cfg.negative_threshold))
-    return _frame(units, "general_feedback", labels, scores)
+    return _frame(units, "general_feedback", labels, scores, "sentiment")
 
 
 def community(units: pd.DataFrame, cfg: CommunityConfig) -> pd.DataFrame:
     scores = [np.nan if pd.isna(s) else float(s) for s in units.comment_score]
     labels = [_threshold(s, cfg.effective_min_score, cfg.ineffective_max_score) for s in scores]
-    return _frame(units, "community", labels, scores)
+    return _frame(units, "community", labels, scores, "score")
 
 
 _VOTE = {"effective": 1, "ineffective": 0, "abstain": None}
@@ -111,26 +121,42 @@ def _transformer_sentiment(name: str, revision: str | None) -> Callable[[str], f
     return score
 
 
-def reply_vote(text: str, cfg: OpReplyConfig, s: float, pats: dict) -> tuple[int | None, bool]:
-    """One OP reply's vote and whether a pattern (not sentiment alone) decided it. Order: rejection,
-    gratitude, commiseration, agreement, follow-up question, then sentiment (at or below
+def _sentences(text: str) -> list[str]:
+    return [t for t in re.split(r"(?<=[.!?])\s+|\n+", text) if t.strip()]
+
+
+def addressed_text(text: str, cfg: OpReplyConfig, pats: dict) -> str:
+    """The sentences of ``text`` that ``sentiment_scope`` reads: all of it, or (``addressed``) the
+    sentences that speak to the commenter or about the comment and not about the OP."""
+    if cfg.sentiment_scope == "all":
+        return text
+    if cfg.sentiment_scope == "none" or pats["addressed"] is None:
+        return ""
+    keep = [t for t in _sentences(text) if pats["addressed"].search(t) and not (pats["self"] and pats["self"].search(t))]
+    return " ".join(keep)
+
+
+def reply_vote(text: str, cfg: OpReplyConfig, polarity: Callable[[str], float], pats: dict) -> tuple[int | None, str | None]:
+    """One OP reply's vote and the rule that decided it (a pattern list's name, ``sentiment``, or None
+    when nothing spoke to the comment). Order: rejection, gratitude, plan, commiseration, agreement,
+    follow-up question; then the sentiment of the sentences ``sentiment_scope`` reads (at or below
     ``negative_threshold`` votes ineffective; anything else abstains)."""
     def hit(name):
         return pats[name] is not None and pats[name].search(text) is not None
 
     if hit("rejection"):
-        return 0, True
+        return 0, "rejection"
     if hit("gratitude"):
-        if cfg.gratitude_overrides_sentiment or s >= cfg.positive_threshold:
-            return 1, True
-        return None, True
-    if hit("commiseration"):
-        return _VOTE[cfg.commiseration_vote], True
-    if hit("agreement"):
-        return 1, True
-    if hit("question"):
-        return _VOTE[cfg.question_vote], True
-    return (0 if s <= cfg.negative_threshold else None), False
+        if cfg.gratitude_overrides_sentiment or polarity(text) >= cfg.positive_threshold:
+            return 1, "gratitude"
+        return None, "gratitude"
+    for kind in ("plan", "commiseration", "agreement", "question"):
+        if hit(kind):
+            return _VOTE[getattr(cfg, f"{kind}_vote")], kind
+    said = addressed_text(text, cfg, pats)
+    if said and polarity(said) <= cfg.negative_threshold:
+        return 0, "sentiment"
+    return None, None
 
 
 def combine_votes(votes: list[tuple[int | None, float]], decay: float) -> tuple[int | None, float]:
@@ -151,25 +177,27 @@ def combine_votes(votes: list[tuple[int | None, float]], decay: float) -> tuple[
 
 def op_reply(units: pd.DataFrame, cfg: OpReplyConfig) -> pd.DataFrame:
     """Per comment: each of the OP's replies votes (see :func:`reply_vote`), and the votes are
-    combined by :func:`combine_votes`; no reply, or no reply that voted, abstains."""
+    combined by :func:`combine_votes`; no reply, or no reply that voted, abstains. ``evidence`` is the
+    rule of the first reply whose vote agrees with the label."""
     if not 0 < cfg.reply_decay <= 1:
         raise InputError(f"params.yaml: label.op_reply.reply_decay must be in (0, 1], got {cfg.reply_decay}")
     if not 0 < cfg.sentiment_weight <= 1:
         raise InputError(f"params.yaml: label.op_reply.sentiment_weight must be in (0, 1], got {cfg.sentiment_weight}")
-    pats = {name: _pattern(getattr(cfg, f"{name}_patterns"))
-            for name in ("rejection", "gratitude", "commiseration", "agreement", "question")}
+    pats = {name: _pattern(getattr(cfg, f"{name}_patterns")) for name in (*PATTERN_KINDS, "addressed", "self")}
     polarity = _transformer_sentiment(cfg.sentiment_model, cfg.sentiment_revision) if cfg.sentiment_model else sentiment
-    labels, scores = [], []
+    labels, scores, evidence = [], [], []
     for replies in units.op_replies:
-        votes = []
+        votes, rules = [], []
         for text in (r.strip() for r in replies):
             if text:
-                vote, explicit = reply_vote(text, cfg, polarity(text), pats)
-                votes.append((vote, 1.0 if explicit else cfg.sentiment_weight))
+                vote, rule = reply_vote(text, cfg, polarity, pats)
+                votes.append((vote, cfg.sentiment_weight if rule == "sentiment" else 1.0))
+                rules.append(rule)
         label, score = combine_votes(votes, cfg.reply_decay)
         labels.append(label)
         scores.append(score)
-    return _frame(units, "op_reply", labels, scores)
+        evidence.append(None if label is None else next(r for (v, _), r in zip(votes, rules, strict=True) if v == label))
+    return _frame(units, "op_reply", labels, scores, evidence)
 
 
 OFFLINE_LABELERS: dict[str, Callable[[pd.DataFrame, LabelConfig], pd.DataFrame]] = {

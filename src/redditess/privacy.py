@@ -13,29 +13,60 @@ stage, before anything is written, so no output of any stage holds a username or
 * **Scrub**: detection runs on an NFKC-normalised copy (full-width ``＠``, ligatures, invisible
   characters), and each hit is replaced in the original text by a typed placeholder:
 
-  ===============  ===========================================================================
-  ``{{EMAIL}}``    addresses, also spelled ``name [at] host [dot] com``
-  ``{{PHONE}}``    Google's ``phonenumbers`` matcher (US and UK numbering plans) plus a regex net
-                   for unroutable numbers; crisis lines and toll-free numbers are kept (allow-list)
-  ``{{ADDRESS}}``  ``pyap2`` (US/CA/UK postal addresses) plus a street-line rule (``12 Elm Street``)
-  ``{{POSTCODE}}`` UK postcodes; US ZIP codes named as such (``zip code 12345``)
-  ``{{IP}}``       IPv4 and IPv6 addresses (validated with :mod:`ipaddress`)
-  ``{{DOB}}``      a full date stated as a date of birth (``born on``, ``DOB``, ``my birthday is``)
-  ``{{USERNAME}}`` ``u/`` mentions and Reddit user links
-  ``{{HANDLE}}``   ``@handles`` and Discord tags / usernames
-  ``{{URL}}``      links that point at a person: social-media profiles, user pages, IP hosts;
-                   links to public resources (a hotline's site, a video, Wikipedia) are kept
-  ``{{CARD}}``     payment card numbers (Luhn-checked with ``python-stdnum``)
-  ``{{SSN}}``      US social security numbers
-  ``{{NAME}}``     self-stated names: ``my name is …``, ``call me …``, sign-offs (``- Sarah``)
-  ===============  ===========================================================================
+  =================  ===========================================================================
+  ``{{EMAIL}}``      addresses, also spelled ``name [at] host [dot] com``
+  ``{{PHONE}}``      Google's ``phonenumbers`` matcher (US and UK numbering plans) plus a regex net
+                     for unroutable numbers; crisis lines and toll-free numbers are kept (allow-list)
+  ``{{ADDRESS}}``    ``pyap2`` (US/CA/UK postal addresses) plus a street-line rule (``12 Elm Street``)
+  ``{{POSTCODE}}``   UK postcodes; US ZIP codes named as such (``zip code 12345``)
+  ``{{IP}}``         IPv4 and IPv6 addresses (validated with :mod:`ipaddress`)
+  ``{{DOB}}``        a full date stated as a date of birth (``born on``, ``DOB``, ``my birthday is``)
+  ``{{USERNAME}}``   ``u/`` mentions and Reddit user links
+  ``{{HANDLE}}``     ``@handles`` and Discord tags / usernames
+  ``{{URL}}``        links that point at a person: social-media profiles, user pages, IP hosts;
+                     links to public resources (a hotline's site, a video, Wikipedia) are kept
+  ``{{CARD}}``       payment card numbers (Luhn-checked with ``python-stdnum``)
+  ``{{SSN}}``        US social security numbers: dashed; spaced or dotted (``123 45 6789``) when the
+                     SSA could issue them (area not 000/666/9xx, group not 00, serial not 0000); nine
+                     bare digits right after "SSN" / "social security"
+  ``{{NAME}}``       people's names, see below
+  ``{{SUBREDDIT}}``  a subreddit that is not public (see below), named ``r/x`` or linked
+  =================  ===========================================================================
 
-  Names anywhere else are not detected: no person-name NER model ships on the package registry
-  with a clear provenance (spaCy's pipelines are distributed outside it), so this is a documented
-  gap; to plug one in, add a detector returning ``(start, end, "{{NAME}}")`` spans to ``DETECTORS``.
+  Links to a Reddit post or comment (``reddit.com/r/x/comments/...``, ``redd.it/...``) become
+  ``{{URL}}``: the post's author is one click away, as with the permalinks minimisation drops.
+
+  **Names** come from context patterns plus a maintained name list. *Strong* contexts say a name
+  follows and take any capitalised word (lower case too when it is a listed name): ``my name is``,
+  ``my name's``, ``call me``, ``I go by``, ``people know me as``, and sign-offs (a dash or a closing
+  word - thanks, love, cheers, xoxo, take care, ... - then the name as the last line, or the last
+  words of the text; trailing ``EDIT:``/``P.S.`` lines allowed). *Weak* contexts only make a name
+  likely: ``I'm``/``I am``/``im``, ``it's me,``, ``this is`` at a sentence start, ``... here`` at a
+  sentence start, ``named``/``called``, ``my sister/boyfriend/therapist/...``, and a bare last line
+  after a blank one. There the word must be on the first-name list, capitalised, and not also an
+  everyday English word - unless an age/sex tag follows it (``I'm Will, 19M``). The list is the
+  union of the first names of Faker's person providers in ``collect.privacy.name_locales`` (16
+  locales, about 5,800 names, Latin script); the everyday words it must not be are Faker's lorem
+  list, VADER's lexicon and ``COMMON_WORDS`` (list names found used as ordinary words: Hope, Will,
+  Mark, Grace, ...). So "I'm Sorry", "I'm not sure", "I'm Christian" and "Mom here" keep their words.
+  Why a list, not an NER model: no person-name NER model installs from PyPI with a clear provenance
+  (spaCy's pipelines are distributed outside it; the PyPI copies are third-party re-uploads), and
+  hub models (Flair, GLiNER, BERT NER) download weights at run time, which the default profile never
+  does; news-trained NER also mistakes the lower-case, title-case and emoji-laden text of Reddit.
+  Faker is MIT-licensed, pure Python, kept up to date, and already in the lock. The gap, measured as
+  ``NAME_UNCOVERED``: a name that is also a word, or a lower-case one, in a weak context
+  ("I'm Grace and ...", "hi im sarah"); and names in no context at all.
+
+  **Subreddits** are quasi-identifiers: a town's, a school's or a small group's subreddit narrows
+  down who wrote the text. Kept by name are ``collect.privacy.public_subreddits`` (large topic
+  communities), the subreddits the study collects (``collect.*.subreddits``), the record's own, and
+  those a ``subreddit_sizes`` table lists with at least ``min_subscribers``; every other one becomes
+  ``{{SUBREDDIT}}`` (no subscriber count can be fetched offline, so an unknown size counts as small).
+
   ``benchmarks/pii/`` (run by ``benchmarks/pii_benchmark.py``) measures every kind both ways
-  (recall on planted items, changes to clean sentences and real texts); tests/test_privacy.py
-  asserts the figures quoted in the README.
+  (recall on planted items, one sentence at a time and planted in dump records through the real
+  collect and threads stages; changes to clean sentences and real texts) and writes its figures to
+  ``benchmarks/pii_benchmark.json``/``.md``; tests/test_privacy.py asserts them.
 """
 
 from __future__ import annotations
@@ -47,8 +78,10 @@ import itertools
 import os
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from redditess.runtime import InputError
 
@@ -179,18 +212,74 @@ DATE = (rf"(?:\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+{MONTH}\.?,?\s+\d{{2,4}}|{MO
 DOB = re.compile(rf"\b(?:born\s+(?:on\s+)?|d\.?o\.?b\.?\s*(?:is|:|-)?\s*|date\s+of\s+birth\s*(?:is|:|-)?\s*"
                  rf"|birth\s?day\s+(?:is\s+)?(?:on\s+)?)(?:the\s+)?(?P<d>{DATE})", re.I)
 SSN = re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])")
+# Spaced or dotted (123 45 6789): only numbers the SSA could issue (area not 000, 666 or 9xx; group
+# not 00; serial not 0000), so a spaced run of digits that is no SSN stays; nine bare digits only
+# right after an SSN keyword.
+SSN_SPACED = re.compile(r"(?<![\d.-])(?!000|666|9)\d{3}(?P<sep>[ .]|\s?-\s?)(?!00)\d{2}(?P=sep)(?!0000)\d{4}(?![\d-]|\.\d)")
+SSN_NAMED = re.compile(r"\b(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?)\s*(?:is|:|#|=|-)?\s*(?P<n>\d{9}|\d{3}\s+\d{2}\s+\d{4})\b", re.I)
 CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
-CAP = r"[A-Z][a-z]*(?:['’][A-Z][a-z]+|-[A-Z]?[a-z]+)*"
-NAME_STATED = re.compile(
-    rf"\b(?:my\s+name\s+is|my\s+name's|name's|i\s+am\s+called|i'm\s+called|call\s+me|my\s+friends\s+call\s+me)\s+"
-    rf"(?P<n>{CAP}(?:\s+{CAP}){{0,2}})", re.I)
-SIGN_OFF = re.compile(
-    rf"(?:^|\n)[ \t]*(?:(?:[-–—~]+|(?:thanks|thank you|cheers|love|best|regards|sincerely|xoxo|xx|hugs|take care)"
-    rf"[,!.]?)[ \t]*\n?[ \t]*)(?P<n>{CAP}(?:[ \t]+{CAP})?)[ \t]*[.!]?[ \t]*$", re.I)
+# Names. A *strong* context says outright that a name follows ("my name is", "call me", a sign-off
+# line at the end of a text): any capitalised word there is taken. A *weak* context only makes a
+# name likely ("I'm", "... here", "this is", "my sister", "a guy named", "Dr."): there the word must
+# be on the first-name list (:func:`name_list`) and not also an everyday English word ("I'm Sorry",
+# "I'm Will"-ing), unless an age/sex tag follows it ("I'm Hope, 24F"), and capitalised unless
+# the tag follows. Up to two more capitalised words that are no function words are the surname.
+WORD = r"[A-Za-z][a-z]*(?:(?-i:['’][A-Z])[a-z]+|-[A-Za-z]?[a-z]+)*"  # O'Brien, Mary-Jane; not I'll or don't
+AGE_TAG = re.compile(r"\s*(?:,\s*|\(\s*|\[\s*|\s)(?:\d{1,2}\s*/?\s*[mfMF]|[mfMF]\s*/?\s*\d{1,2}|\d{1,2}\s*(?:yo|y/o|years? old))\b")
+NAME_STRONG = re.compile(
+    r"\b(?:my\s+name\s+is|my\s+name['’]s|name['’]s|my\s+names|i\s+am\s+called|i['’]?m\s+called|(?<!don't\s)(?<!dont\s)call\s+me"
+    r"|my\s+friends\s+call\s+me|(?:people|everyone|they|most\s+people)\s+(?:call|know)\s+me(?:\s+as)?|known\s+as"
+    r"|i\s+go\s+by)\s+(?P<n>" + WORD + ")", re.I)
+NAME_WEAK = re.compile(
+    r"(?:\b(?:i['’]?m|i\s+am)\s+|\b(?:it['’]?s|its)\s+(?:me|just\s+me),?\s+|(?:^|[.!?]\s+|\n)\s*this\s+is\s+"
+    r"|\b(?:named|called)\s+"
+    r"|\bmy\s+(?:(?:best|old|ex|former|new|late|little|big|older|younger|twin|step|half)[- ]?)*"
+    r"(?:friend|bff|bf|gf|boyfriend|girlfriend|husband|wife|partner|fianc[eé]e?|ex|son|daughter|brother|sister|bro|sis"
+    r"|mom|mum|mother|dad|father|cousin|aunt|auntie|uncle|nephew|niece|grandma|grandmother|grandpa|grandfather|nan|nana"
+    r"|therapist|counsell?or|psychiatrist|psychologist|doctor|teacher|professor|boss|manager|coworker|co-worker|colleague"
+    r"|roommate|flatmate|housemate|neighbou?r|classmate|crush|stepdad|stepmom|stepmum|stepbrother|stepsister|abuser)"
+    r"(?:\s+(?:named|called))?,?\s+)(?P<n>" + WORD + ")", re.I)
+NAME_HERE = re.compile(r"(?:^|[.!?]\s+|\n)\s*(?:(?:hi|hey|hello)(?:\s+(?:all|everyone|guys|reddit))?[,!.]?\s+)?(?P<n>" + WORD
+                       + r")(?:\s+" + WORD + r")?\s+here\b(?!\s+(?:is|are|was|were|and|to|in|on|at|for|with|that)\b)", re.I)
+CLOSING = (r"(?:thanks|thank\s+you|thanks\s+again|thanks\s+for\s+(?:reading|listening)|cheers|love|lots\s+of\s+love|much\s+love"
+           r"|all\s+my\s+love|with\s+love|best|best\s+wishes|all\s+the\s+best|regards|kind\s+regards|warm\s+regards|sincerely"
+           r"|yours|xoxo|xx+|x|hugs|take\s+care|peace|stay\s+safe|god\s+bless)")
+# A sign-off is the last line of a text (trailing EDIT/UPDATE/P.S. lines aside): a dash or a closing
+# word, then the name (optionally an age/sex tag).
+SIGN_OFF = re.compile(r"(?:^|\n)[ \t]*(?:[-–—~]+[ \t]*|" + CLOSING + r"[ \t]*[,!.]?[ \t]*(?:\n[ \t]*)?)(?P<n>" + WORD
+                      + r")(?:[ \t]+" + WORD + r")?[ \t]*(?:\(?\s*\d{1,2}\s*/?\s*[mfMF]?\s*\)?)?[ \t]*[.!]*[ \t]*(?=\n|$)", re.I)
+SIGN_OFF_INLINE = re.compile(r"(?:[.!?]|\s)\s*(?:[-–—~]+\s*|" + CLOSING + r"\s*[,!.]?\s+)(?P<n>" + WORD + r")(?:[ \t]+" + WORD
+                             + r")?[ \t]*[.!]*[ \t]*(?=\n|$)", re.I)
+# a last line that is nothing but a first name (and a surname) after a blank line
+SIGN_OFF_BARE = re.compile(r"\n[ \t]*\n[ \t]*(?P<n>" + WORD + r")(?:[ \t]+" + WORD + r")?[ \t]*[.!]?[ \t]*(?=\n|$)")
+AFTER_SIGN_OFF = re.compile(r"\s*(?:$|(?:edit|update|upd|eta|p\.?\s?s\.?|tl;?dr)\b)", re.I)
 NOT_NAMES = frozenset(
     "all everyone everybody guys you again friends friend reddit op god bye thanks thank love hope hugs man dude "
     "sorry please anyway anon anonymous me myself someone peace stay well hang good take care best luck yes no "
-    "lol ok okay edit update wishes regards luck xx xoxo i".split())
+    "lol ok okay edit update wishes regards luck xx xoxo i maybe crazy whatever mate bro buddy fam folks y'all "
+    "redditors strangers internet people sir madam ma'am the a an my your our their his her this that it".split())
+STOP_WORDS = frozenset(
+    "a an the and or but so to of in on at for from with by as is am are was were be been being it its this that "
+    "these those i me my we us our you your he him his she her they them their what who which when where why how "
+    "not no yes just really very too also then than now here there again still only even ever never always "
+    "if because though although while after before until since about into over under up down out off "
+    "have has had do does did will would can could should may might must shall im i'm ive i've dont don't".split())
+# Everyday English words that Faker's first-name lists also hold (found by looking for list names
+# used as ordinary lower-case words); VADER's lexicon and Faker's lorem word list add more.
+COMMON_WORDS = frozenset(
+    "don lot job said else hope man sad guy harm summer mad lucky comfort peace faith joy till kick floor edit harsh "
+    "mark bill ties innocent patience forum charity max peer chase sole wolf blessing nail angel grace drew jack "
+    "urban april may june july august penny fancy dawn cord diamond grant rose pastor christian german hella hunter "
+    "valentine crystal melody gene aura destiny eve purity meta grit phoenix will art sunny rusty frank honor honour "
+    "chance major sky storm river rain star baby champ happy true young long little rich price reason page case "
+    "doctor son sister brother lawyer author general early less media north west green red rock sing spring carry "
+    "add kind sweet autumn winter miles king queen prince princess golden silver brown white black gray grey hazel "
+    "ginger amber ivy violet lily iris daisy heather holly pearl ruby jade jasmine olive sage skye bliss harmony "
+    "justice liberty mercy miracle noble precious treasure trinity unique journey haven lady judge boss link tiny "
+    "ward rush cash park fate tea stone bird forest press candy wood york rob sue pat ray lane dean gay male "
+    "sonny cherry honey misty stormy goldie sunshine dusty bunny rocky tad ace kit nick bob earl duke baron "
+    "marshall sterling tanner taylor mason carter cooper archer hunter porter baker fisher miller walker parker "
+    "ok oh ah".split())
 AT_NOT_HANDLES = frozenset({"@everyone", "@here", "@channel", "@all"})
 
 # Crisis and support lines are public numbers and the most useful text a support thread holds.
@@ -201,6 +290,50 @@ CRISIS_LINES = frozenset({
     "+441161234", "+448000684141", "+448001111", "+18772738255", "+18882738255",
 })
 TOLL_FREE = re.compile(r"^\+1(?:800|888|877|866|855|844|833)\d{7}$")
+
+
+# --------------------------------------------------------------------------- policy
+@dataclass(frozen=True)
+class Policy:
+    """What the scrubber keeps by name: the public subreddits (lower case), and the locales of its
+    first-name list. Built from ``collect.privacy`` by :func:`policy_from_config`."""
+
+    public_subreddits: frozenset[str]
+    name_locales: tuple[str, ...]
+
+
+def policy_from_config(cfg=None, extra_subreddits: Iterable[str] = ()) -> Policy:
+    """The policy of ``cfg`` (a :class:`redditess.config.PrivacyConfig`; None: the defaults), with
+    ``extra_subreddits`` (the study's own) public too and the ``subreddit_sizes`` file read."""
+    from redditess.config import PrivacyConfig
+
+    cfg = cfg or PrivacyConfig()
+    public = {s.lower().removeprefix("r/") for s in [*cfg.public_subreddits, *extra_subreddits]}
+    if cfg.subreddit_sizes:
+        public |= _large_subreddits(Path(cfg.subreddit_sizes), cfg.min_subscribers)
+    return Policy(frozenset(public), tuple(cfg.name_locales))
+
+
+def _large_subreddits(path: Path, min_subscribers: int) -> set[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError(f"collect.privacy.subreddit_sizes: {path} not found") from None
+    out = set()
+    for i, line in enumerate(lines, 1):
+        parts = line.strip().split("\t")
+        if not line.strip() or line.startswith("#") or (i == 1 and parts[0].strip().lower() in ("subreddit", "name", "display_name")):
+            continue  # blank, comment, header
+        if len(parts) != 2 or not parts[1].strip().isdigit():
+            raise InputError(f"{path}:{i}: expected 'subreddit<TAB>subscribers', got {line[:80]!r}")
+        if int(parts[1]) >= min_subscribers:
+            out.add(parts[0].strip().lower().removeprefix("r/"))
+    return out
+
+
+@lru_cache(maxsize=1)
+def default_policy() -> Policy:
+    return policy_from_config()
 
 
 def _email(text: str) -> list[Span]:
@@ -218,15 +351,38 @@ def _url_matches(text: str) -> list[re.Match]:
     return list(URL.finditer(text))
 
 
-def _urls(text: str) -> list[Span]:
+REDDIT_LINK = re.compile(r"^(?:[\w-]+\.)?(?:reddit\.com|redd\.it)/(?:r/(?P<sub>[A-Za-z0-9_]{2,21})(?P<rest>/\S*)?)?", re.I)
+SUBREDDIT = re.compile(r"(?<![\w/.])/?r/(?P<sub>[A-Za-z0-9][A-Za-z0-9_]{1,20})(?![\w/])")
+
+
+def _urls(text: str, policy: Policy, own: str | None = None) -> list[Span]:
     out = []
     for m in _url_matches(text):
         url = m.group().rstrip(".,;:!?")
-        host = re.sub(r"^(?:https?://)?(?:www\.|m\.|old\.|mobile\.)?", "", url, flags=re.I)
+        host = re.sub(r"^(?:https?://)?(?:www\.|m\.|old\.|mobile\.|new\.|np\.)?", "", url, flags=re.I)
         hostname = host.split("/", 1)[0].split(":", 1)[0]
+        reddit = REDDIT_LINK.match(host)
         if PERSON_URL.search("/" + host) or _is_ip(hostname) or "@" in url:
             out.append((m.start(), m.start() + len(url), "{{URL}}"))
+        elif reddit and (hostname.lower() == "redd.it" or re.match(r"/comments/", reddit.group("rest") or "")):
+            # a post or comment: its author is one click away
+            out.append((m.start(), m.start() + len(url), "{{URL}}"))
+        elif reddit and reddit.group("sub") and not _public(reddit.group("sub"), policy, own):
+            out.append((m.start(), m.start() + len(url), "{{SUBREDDIT}}"))
     return out
+
+
+def _public(sub: str, policy: Policy, own: str | None) -> bool:
+    low = sub.lower()
+    return low in policy.public_subreddits or (own is not None and low == own.lower())
+
+
+def _subreddits(text: str, policy: Policy, own: str | None = None) -> list[Span]:
+    """``r/name`` mentions of subreddits that are not public (see ``collect.privacy``): a small or
+    local community narrows down who wrote the text."""
+    if "r/" not in text.lower():
+        return []
+    return [(m.start(), m.end(), "{{SUBREDDIT}}") for m in SUBREDDIT.finditer(text) if not _public(m.group("sub"), policy, own)]
 
 
 def _is_ip(s: str) -> bool:
@@ -346,7 +502,8 @@ def _numbers(text: str) -> list[Span]:
         return []
     from stdnum import luhn
 
-    out = [(m.start(), m.end(), "{{SSN}}") for m in SSN.finditer(text)]
+    out = [(m.start(), m.end(), "{{SSN}}") for m in itertools.chain(SSN.finditer(text), SSN_SPACED.finditer(text))]
+    out += [(m.start("n"), m.end("n"), "{{SSN}}") for m in SSN_NAMED.finditer(text)]
     for m in CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group())
         if 13 <= len(digits) <= 19 and luhn.is_valid(digits):
@@ -354,32 +511,93 @@ def _numbers(text: str) -> list[Span]:
     return out
 
 
-def _names(text: str) -> list[Span]:
+@lru_cache(maxsize=4)
+def name_list(locales: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """(first names, the ones that are also everyday words), lower case, from the first-name lists of
+    Faker's person providers for ``locales`` (Latin script only)."""
+    import importlib
+
+    from faker.providers.lorem.en_US import Provider as Lorem
+
+    names: set[str] = set()
+    for loc in locales:
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{loc}").Provider
+        except ModuleNotFoundError:
+            raise InputError(f"params.yaml: collect.privacy.name_locales: Faker has no person provider {loc!r}") from None
+        for attr in ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary"):
+            names.update(n.lower() for n in getattr(provider, attr, ()) if re.fullmatch(r"[A-Za-z][a-z]+(?:['-][A-Za-z]?[a-z]+)?", n))
+    words = COMMON_WORDS | {w.lower() for w in Lorem.word_list} | _vader_words()
+    names -= STOP_WORDS | NOT_NAMES
+    return frozenset(names), frozenset(names & words)
+
+
+@lru_cache(maxsize=1)
+def _vader_words() -> frozenset[str]:
+    import vaderSentiment
+
+    lexicon = Path(vaderSentiment.__file__).parent / "vader_lexicon.txt"
+    return frozenset(line.split("\t", 1)[0].lower() for line in lexicon.read_text(encoding="utf-8").splitlines() if line)
+
+
+def _capitalised(word: str) -> bool:
+    return word[0].isupper() and not (len(word) > 1 and word.isupper())
+
+
+def _name_end(text: str, start: int, word: str, strong: bool, policy: Policy) -> int | None:
+    """End of the name that starts at ``start`` with ``word``, or None if ``word`` is no name here."""
+    low = word.lower().replace("’", "'")
+    names, common = name_list(policy.name_locales)
+    tagged = AGE_TAG.match(text, start + len(word)) is not None
+    if low in NOT_NAMES or (low in STOP_WORDS and not (tagged and low in names)):  # "I'm May, 20F"
+        return None
+    if strong:
+        ok = _capitalised(word) or (low in names and low not in common)
+    else:
+        ok = low in names and (low not in common or tagged) and (_capitalised(word) or tagged)
+    if not ok:
+        return None
+    end = start + len(word)
+    for _ in range(2):  # a surname: capitalised, not a function word
+        m = re.compile(r"[ \t]+(" + WORD + ")").match(text, end)
+        if not m or not _capitalised(m.group(1)) or m.group(1).lower() in STOP_WORDS | NOT_NAMES:
+            break
+        end = m.end()
+    return end
+
+
+def _names(text: str, policy: Policy) -> list[Span]:
     out: list[Span] = []
-    for rx in (NAME_STATED, SIGN_OFF):
+    for rx, strong in ((NAME_STRONG, True), (NAME_WEAK, False), (NAME_HERE, False)):
         for m in rx.finditer(text):
-            end = None
-            # stop at the first word that is not a name ("my name is Sam and ...", "Best Wishes")
-            for w in re.finditer(r"\S+", m.group("n")):
-                if w.group().lower() in NOT_NAMES or not w.group()[0].isupper():
-                    break
-                end = m.start("n") + w.end()
+            end = _name_end(text, m.start("n"), m.group("n"), strong, policy)
+            if end is not None:
+                out.append((m.start("n"), end, "{{NAME}}"))
+    for rx, strong in ((SIGN_OFF, True), (SIGN_OFF_INLINE, False), (SIGN_OFF_BARE, False)):
+        for m in rx.finditer(text):
+            if not AFTER_SIGN_OFF.match(text, m.end()):
+                continue  # more text follows: not a sign-off
+            end = _name_end(text, m.start("n"), m.group("n"), strong, policy)
             if end is not None:
                 out.append((m.start("n"), end, "{{NAME}}"))
     return out
 
 
-DETECTORS: list[Callable[[str], list[Span]]] = [_email, _urls, _ips, _handles, _numbers, _dob, _phones, _addresses, _names]
+DETECTORS: list[Callable[[str], list[Span]]] = [_email, _ips, _handles, _numbers, _dob, _phones, _addresses]
+"""Detectors that need nothing but the text; :func:`detect` adds those that read the policy."""
 
 
-def detect(text: str) -> list[Span]:
-    """Non-overlapping ``(start, end, placeholder)`` spans of personal data in ``text`` (as given)."""
+def detect(text: str, policy: Policy | None = None, subreddit: str | None = None) -> list[Span]:
+    """Non-overlapping ``(start, end, placeholder)`` spans of personal data in ``text`` (as given);
+    ``subreddit``: the one the text was posted in (named freely)."""
+    policy = policy or default_policy()
     spans = [s for det in DETECTORS for s in det(text)]
+    spans += _urls(text, policy, subreddit) + _subreddits(text, policy, subreddit) + _names(text, policy)
     # Inside a link kept as a public resource, ids and query strings are not personal data
     # (an Amazon product number is not a phone number): only the link's own verdict counts.
     kept_links = [(m.start(), m.end()) for m in _url_matches(text)]
     if kept_links:
-        spans = [s for s in spans if s[2] == "{{URL}}" or not any(a <= s[0] < b for a, b in kept_links)]
+        spans = [s for s in spans if s[2] in ("{{URL}}", "{{SUBREDDIT}}") or not any(a <= s[0] < b for a, b in kept_links)]
     spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
     merged: list[Span] = []
     for s in spans:
@@ -393,13 +611,14 @@ def detect(text: str) -> list[Span]:
     return merged
 
 
-def scrub(text: str) -> str:
-    """Clean ``text`` and replace its personal data by typed ``{{KIND}}`` placeholders."""
+def scrub(text: str, policy: Policy | None = None, subreddit: str | None = None) -> str:
+    """Clean ``text`` and replace its personal data by typed ``{{KIND}}`` placeholders (``policy``:
+    :func:`policy_from_config`, default the defaults; ``subreddit``: where the text was posted)."""
     if not text or text in DELETED:
         return text
     text = clean_text(text)
     norm, index = _normalised(text)
-    spans = detect(norm)
+    spans = detect(norm, policy, subreddit)
     if not spans:
         return text
     if index is not None:  # back to positions in the original text
@@ -415,11 +634,13 @@ def scrub(text: str) -> str:
     return "".join(out)
 
 
-def anonymize(record: dict, salt: str, scrub_pii: bool) -> dict:
-    """A minimised, pseudonymised, cleaned and scrubbed copy of one Pushshift record."""
+def anonymize(record: dict, salt: str, scrub_pii: bool, policy: Policy | None = None) -> dict:
+    """A minimised, pseudonymised, cleaned and scrubbed copy of one Pushshift record (the record's own
+    subreddit may be named in its text)."""
     out = {k: v for k, v in record.items() if k in KEEP_FIELDS}
     out["author"] = pseudonym(record.get("author"), salt)
+    own = record.get("subreddit") if isinstance(record.get("subreddit"), str) else None
     for key, value in out.items():
         if isinstance(value, str):
-            out[key] = scrub(value) if scrub_pii and key in TEXT_FIELDS else clean_text(value)
+            out[key] = scrub(value, policy, own) if scrub_pii and key in TEXT_FIELDS else clean_text(value)
     return out

@@ -65,3 +65,38 @@ def truth_agreement(ens: pd.DataFrame, truth: pd.DataFrame, units: pd.DataFrame 
         out[f"truth_accuracy_{name}"] = float((y == p).mean())
         out[f"truth_balanced_accuracy_{name}"] = float(balanced_accuracy_score(y, p))
     return out
+
+
+def vote_evidence(votes: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """Per labeler with an ``evidence`` column: how many votes of each class each rule cast
+    (``votes_<labeler>_<evidence>_<effective|ineffective>``): on real data, where no truth exists,
+    how much of "ineffective" rests on explicit evidence and how much on sentiment."""
+    out: dict[str, int] = {}
+    for name, frame in sorted(votes.items()):
+        cast = frame[frame["label"].notna()]
+        for (rule, label), n in cast.groupby([cast["evidence"].fillna("none"), cast["label"].astype(int)]).size().items():
+            out[f"votes_{name}_{rule}_{'effective' if label == 1 else 'ineffective'}"] = int(n)
+    return out
+
+
+def ineffective_recall(ens: pd.DataFrame, truth: pd.DataFrame, votes: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """Of the comments the truth calls ineffective, the share each labeler and the ensemble label
+    (``label``) voted ineffective (``truth_not_recall_<name>``), split by the rule that cast the vote
+    (``..._<evidence>``, labelers with an ``evidence`` column), the share abstained on
+    (``truth_not_abstained_<name>``: never counted as "not") and the share voted effective."""
+    merged = ens.merge(truth, on="comment_id")
+    nots = merged[merged.effective == 0]
+    out: dict[str, float] = {"truth_not_comments": int(len(nots))}
+    if nots.empty:
+        return out
+    for col in ["label"] + sorted(c for c in merged.columns if c.startswith("vote_")):
+        name = col.removeprefix("vote_")
+        vote = nots[col].astype("float64")
+        out[f"truth_not_recall_{name}"] = float((vote == 0).mean())
+        out[f"truth_not_abstained_{name}"] = float(vote.isna().mean())
+        out[f"truth_not_voted_effective_{name}"] = float((vote == 1).mean())
+        if name in votes and "evidence" in votes[name].columns:
+            rule = nots[["comment_id"]].merge(votes[name][["comment_id", "evidence"]], on="comment_id", how="left")["evidence"]
+            for kind in sorted(set(rule[(vote == 0).to_numpy()].dropna())):
+                out[f"truth_not_recall_{name}_{kind}"] = float(((vote == 0).to_numpy() & (rule == kind).to_numpy()).mean())
+    return out
