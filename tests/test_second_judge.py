@@ -13,68 +13,56 @@ import pandas as pd
 import pytest
 import yaml
 
-from redditess.config import EvaluateConfig, JudgeConfig
-from redditess.second_judge import LlmJudge, attach_truth, second_judge_metrics
+from redditess.config import JudgeConfig
+from redditess.second_judge import LlmJudge, attach_truth
 
 from conftest import ROOT, run_stage, stage_env
 from fake_openai import FakeOpenAI
 
 
 
-def _gens(n_posts=40, seed=0):
-    """base judged effective on a quarter of the posts, sft on half, dpo on all but one in ten; every
-    response names its post's own word (on topic), and every other dpo response stops mid-sentence."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i in range(n_posts):
+def _scored(abstain_sft_effective=False):
+    """40 posts, one replicate: the second judge calls base effective on a quarter of the posts, sft on
+    half, dpo on nine in ten; every other dpo answer stops mid-sentence."""
+    from redditess.evaluate import add_diagnostics, score_responses
+
+    rows, probs = [], {}
+    for i in range(40):
         for model, p in (("base", 0.25), ("sft", 0.5), ("dpo", 0.9)):
+            text = f"About word{i:03d} {model} it sounds hard" + ("" if model == "dpo" and not i % 2 else ".")
+            rows.append(dict(replicate=0, post_id=f"p{i:03d}", model=model, response=text, kl_to_sft=0.0))
             eff = (i % 20) / 20 < p
-            filler = " ".join(["so"] * int(rng.integers(1, 20)))
-            text = f"About word{i:03d} {filler} it sounds hard" + ("" if model == "dpo" and not i % 2 else ".")
-            rows.append(dict(post_id=f"p{i:03d}", model=model, response=text, prob2=0.9 if eff else 0.1,
-                             prob=0.9 if eff else 0.1))
-    return {0: pd.DataFrame(rows)}
+            probs[text] = np.nan if (abstain_sft_effective and model == "sft" and eff) else (0.9 if eff else 0.1)
+    gens = pd.DataFrame(rows)
+    scored = score_responses(gens, PROMPTS, {"judge2": lambda _p, rs: [probs[r] for r in rs]}, 0.5)
+    return add_diagnostics(scored, PROMPTS, 0.0)
 
 
 PROMPTS = pd.Series({f"p{i:03d}": f"Post about word{i:03d}" for i in range(40)})
 
 
-DISCRIMINATION = {"judge_roc_auc": 0.8, "judge_balanced_accuracy": 0.6, "judge_false_positive_rate": 0.3,
-                  "judge_true_positive_rate": 0.5, "judge_test_comments": 50, "truth_roc_auc": 0.9,
-                  "truth_balanced_accuracy": 0.8, "truth_false_positive_rate": 0.2, "truth_true_positive_rate": 0.8,
-                  "truth_test_comments": 48, "train_posts": 7, "enabled": 1}
+def test_the_second_judges_verdict_is_scored_like_every_verdict():
+    from redditess.evaluate import arm_metrics, comparison_metrics
 
-
-def test_metrics_are_the_first_judges_computed_for_the_second():
-    gens = _gens()
-    out, per_replicate = second_judge_metrics(gens, DISCRIMINATION, PROMPTS, EvaluateConfig(bootstrap=200),
-                                              np.random.default_rng(0))
-    assert per_replicate[0]["judge2_effective_rate_sft"] == pytest.approx(0.5)
-    assert out["judge2_effective_rate_base"] == pytest.approx(0.25)
-    assert out["judge2_effective_rate_sft"] == pytest.approx(0.5)
-    assert out["judge2_effective_rate_dpo"] == pytest.approx(0.9)
-    assert out["judge2_effective_rate_usable_dpo"] == pytest.approx(0.45)  # every other dpo answer unusable
-    assert out["judge2_effective_rate_sft_ci_low"] < 0.5 < out["judge2_effective_rate_sft_ci_high"]
-    assert out["judge2_dpo_minus_sft"] == pytest.approx(0.4) and out["judge2_dpo_minus_base"] == pytest.approx(0.65)
-    assert out["judge2_dpo_minus_sft_ci_low"] > 0 and out["judge2_dpo_minus_sft_usable"] == pytest.approx(-0.05)
-    assert out["judge2_win_rate_dpo_vs_sft"] == pytest.approx(0.4 + 0.6 * 0.5)  # ties count a half
-    assert "judge2_dpo_minus_sft_length_controlled_ci_high" in out
-    # discrimination carried over, named like the first judge's; the stage's other counts are not
-    assert out["judge2_roc_auc"] == 0.8 and out["judge2_truth_balanced_accuracy"] == 0.8 and "judge2_train_posts" not in out
-    assert out["judge2_agreement_with_judge"] == 1.0 and out["judge2_abstentions"] == 0
-    # usable: the true labels decide where they exist (0.8 >= 0.65), else the ensemble's (0.6 < 0.65)
-    assert out["judge2_usable"] == 1.0
-    no_truth = {k: v for k, v in DISCRIMINATION.items() if not k.startswith("truth_")}
-    assert second_judge_metrics(gens, no_truth, PROMPTS, EvaluateConfig(bootstrap=50),
-                                np.random.default_rng(0))[0]["judge2_usable"] == 0.0
+    scored = _scored()
+    arms, seeds, _ = arm_metrics(scored, ["base", "sft", "dpo"], 200, np.random.default_rng(0))
+    assert arms["base"]["judge2_rate"] == pytest.approx(0.25) and arms["dpo"]["judge2_rate"] == pytest.approx(0.9)
+    assert seeds["sft"]["judge2_rate"] == [pytest.approx(0.5)]
+    assert arms["dpo"]["judge2_rate_usable"] == pytest.approx(0.45)  # every other dpo answer is cut off
+    assert arms["sft"]["judge2_rate_ci_low"] < 0.5 < arms["sft"]["judge2_rate_ci_high"]
+    pairs, _ = comparison_metrics(scored, [("dpo", "sft"), ("dpo", "base")], 200, np.random.default_rng(0))
+    d = pairs["dpo_minus_sft"]
+    assert d["judge2_difference"] == pytest.approx(0.4) and pairs["dpo_minus_base"]["judge2_difference"] == pytest.approx(0.65)
+    assert d["judge2_difference_ci_low"] > 0 and d["judge2_difference_usable"] == pytest.approx(-0.05)
+    assert d["judge2_win_rate"] == pytest.approx(0.4 + 0.6 * 0.5)  # ties count a half
+    assert "judge2_difference_length_controlled_ci_high" in d
 
 
 def test_an_abstention_counts_as_not_effective_and_is_counted():
-    gens = _gens()
-    g = gens[0]
-    g.loc[(g.model == "sft") & (g.prob2 > 0.5), "prob2"] = np.nan
-    out, _ = second_judge_metrics(gens, DISCRIMINATION, PROMPTS, EvaluateConfig(bootstrap=50), np.random.default_rng(0))
-    assert out["judge2_effective_rate_sft"] == 0.0 and out["judge2_abstentions"] == 20
+    from redditess.evaluate import arm_metrics
+
+    arms, _, _ = arm_metrics(_scored(abstain_sft_effective=True), ["sft"], 50, np.random.default_rng(0))
+    assert arms["sft"]["judge2_rate"] == 0.0 and arms["sft"]["judge2_abstained"] == 20
 
 
 def test_null_truth_is_dropped_and_counted():

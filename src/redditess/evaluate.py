@@ -137,6 +137,7 @@ def arm_metrics(scored: pd.DataFrame, arms: list[str], n_boot: int, rng: np.rand
             usable = per_post(scored.assign(_u=scored[v] * scored.usable), arm, "_u")
             _summary(m, f"{v}_rate_usable", usable, n_boot, rng, s)
             m[f"{v}_undecided"] = int(g[v].isna().sum())
+            m[f"{v}_abstained"] = int(g[f"p_{v}"].isna().sum()) if v != "gold" else 0  # counted as "not" above
             _mean_sd(m, f"{v}_length_correlation", [reward_length_correlation(r[f"p_{v}"].to_numpy(), r.words.to_numpy())
                                                     for _, r in g.groupby("replicate")], s)
         if "gold" in verdicts:
