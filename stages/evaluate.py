@@ -39,13 +39,13 @@ from redditess.arms import ALIGNED, RL
 from redditess.arms import arms as all_arms
 from redditess.arms import pairs as all_pairs
 from redditess.config import load_params
+from redditess.discrimination import judge_metrics
 from redditess.evaluate import (
     CRISIS_CHECKS,
     add_diagnostics,
     arm_metrics,
     comparison_metrics,
     crisis_metrics,
-    judge_metrics,
     mark_health,
     score_responses,
     verdicts_of,
