@@ -403,6 +403,21 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def verdict_table(results: list[Result]) -> str:
+    """The reviewer's table: claim, the paper's figure, ours (mean ± sd [95% CI]), the test, the
+    baseline it had to beat, the verdict; then "N of M claims reproduced". README.md's is this
+    table on the committed metrics (``redditess docs``)."""
+    lines = ["| id | claim | paper | ours: mean ± sd [95% CI] | test | must beat | verdict |", "|---|---|---|---:|---|---|---|"]
+    for r in results:
+        c = r.claim
+        status = r.status if r.status == "reproduced" else f"**{r.status}**" + (f" ({r.detail})" if r.detail else "")
+        paper = c.paper.get("value", "—") if c.paper else "—"
+        lines.append(f"| {c.id} | {c.claim} | {paper} | {measured(r)} | {describe(c.test)} | {baseline_cell(r)} | {status} |")
+    n_ok = sum(r.status == "reproduced" for r in results)
+    lines += ["", f"{n_ok} of {len(results)} claims reproduced."]
+    return "\n".join(lines)
+
+
 def default_claims_file(params) -> Path:
     """The claims file of the active profile (``params.profile``; the default profile's is demo.yaml)."""
     return Path(f"artifact/claims/{'demo' if params.profile == 'default' else params.profile}.yaml")

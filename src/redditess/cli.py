@@ -1,7 +1,11 @@
 """``redditess``: the artifact's small command line.
 
     redditess claims              # check the profile's artifact/claims/*.yaml against metrics/ (exit 1 if any fails)
+    redditess claims --compact    # the reviewer's table (claim, paper, ours, test, baseline, verdict), as in README.md
     redditess metrics             # the metrics, one markdown table per stage
+    redditess docs                # regenerate every figure in README.md and docs/*.md from the committed files
+    redditess docs --check        # exit 1 naming each generated block that disagrees with its files
+    redditess archive --out DIR   # the reviewer bundle: DVC cache of every output, dvc.lock, SHA256SUMS, ARCHIVE.md
     redditess profile paper       # set profiles/paper.yaml's values in params.yaml in place (validated)
     redditess profile default     # every params key back to its documented default
     redditess preflight           # what this machine offers the pipeline (Docker entry point)
@@ -25,13 +29,13 @@ from redditess.runtime import InputError
 
 
 def cmd_claims(args) -> int:
-    from redditess.claims import check, default_claims_file, load_claims, load_scope, missing_outputs, table
+    from redditess.claims import check, default_claims_file, load_claims, load_scope, missing_outputs, table, verdict_table
 
     claims_file = Path(args.claims) if args.claims else default_claims_file(load_params())
     claims = load_claims(claims_file)
     results = check(claims, Path(args.metrics), load_scope(claims_file))
     print(f"claims: {claims_file}  metrics: {args.metrics}/")
-    report = table(results)
+    report = verdict_table(results) if args.compact else table(results)
     print(report)
     absent, total = missing_outputs(Path(args.lock))
     if absent:
@@ -70,6 +74,30 @@ def cmd_metrics(args) -> int:
         from redditess.io import write_text
 
         write_text(args.output, "# Metrics\n\n" + report + "\n")
+    return 0
+
+
+def cmd_docs(args) -> int:
+    from redditess.docs import stale, write
+
+    root = Path(args.root)
+    if args.check:
+        found = stale(root)
+        for line in found:
+            print(line)
+        if found:
+            print(f"{len(found)} generated block(s) disagree with their files: run `redditess docs`", file=sys.stderr)
+        return 1 if found else 0
+    changed = write(root)
+    print(f"{len(changed)} page(s) rewritten from the committed files" + (f": {', '.join(map(str, changed))}" if changed else ""))
+    return 0
+
+
+def cmd_archive(args) -> int:
+    from redditess.archive import build
+
+    summary = build(Path(args.root), Path(args.out), [Path(p) for p in args.image], tar=args.tar)
+    print(summary)
     return 0
 
 
@@ -178,7 +206,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--metrics", default="metrics")
     p.add_argument("--output", help="also write the table as markdown here")
     p.add_argument("--lock", default="dvc.lock", help="outputs absent from the workspace are named in one line")
+    p.add_argument("--compact", action="store_true", help="the reviewer's table: claim, paper, ours, test, baseline, verdict")
     p.set_defaults(func=cmd_claims)
+    p = sub.add_parser("docs", help="regenerate every figure in README.md and docs/*.md from the committed files")
+    p.add_argument("--check", action="store_true", help="change nothing; exit 1 naming each stale block")
+    p.add_argument("--root", default=".")
+    p.set_defaults(func=cmd_docs)
+    p = sub.add_parser("archive", help="write the reviewer bundle (DVC cache of every output, dvc.lock, SHA256SUMS, ARCHIVE.md)")
+    p.add_argument("--out", required=True, help="the bundle's folder (must not exist, or be empty)")
+    p.add_argument("--image", action="append", default=[], help="a `docker save` tarball to include (repeatable)")
+    p.add_argument("--tar", action="store_true", help="also pack the bundle into one <out>.tar for upload")
+    p.add_argument("--root", default=".")
+    p.set_defaults(func=cmd_archive)
     p = sub.add_parser("metrics", help="the metrics as one readable table per stage (markdown)")
     p.add_argument("--metrics", default="metrics")
     p.add_argument("--output", help="also write the tables here")
