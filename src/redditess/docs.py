@@ -118,7 +118,7 @@ def repro_time(src: Sources) -> dict:
     if not head:
         raise InputError(f"{rel}:1: expected '# benchmarks/repro_time.sh, <date>, commit <sha>'")
     out: dict = {"date": head["date"], "commit": head["commit"], "file": rel}
-    for i, line in enumerate(lines[1:], start=2):
+    for line in lines[1:]:
         if m := REPRO_LINE.match(line):
             out[m["what"]] = (wall_seconds(m["wall"]), float(m["rss"]))
         elif line.startswith(("machine: ", "python: ")):
