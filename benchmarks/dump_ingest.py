@@ -2,6 +2,7 @@
 
     python benchmarks/dump_ingest.py                 # ~200 MB dump, as in the README
     python benchmarks/dump_ingest.py --size-mb 50    # quicker
+    python benchmarks/dump_ingest.py --out benchmarks/dump_ingest.json   # the committed figures (docs/benchmarks.md)
 
 Writes a synthetic RC_ dump (Pushshift comment records over 40 subreddits, zstd with a long window,
 the way the real dumps are compressed) of ``--size-mb`` uncompressed megabytes, and a half-size one.
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--size-mb", type=float, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON (docs/benchmarks.md reads it)")
     args = parser.parse_args()
     if args.child:
         child(*args.child)
@@ -115,6 +117,22 @@ def main() -> None:
         assert full_naive["kept"] == full_ours["kept"], "both methods must keep the same records"
         print(f"speed-up on the full file: {full_naive['seconds'] / full_ours['seconds']:.2f}x; redditess peak RSS "
               f"{results[('half', 'redditess')]['peak_mb']:.0f} MB at half size, {full_ours['peak_mb']:.0f} MB at full size")
+        if args.out:
+            import datetime
+            import os
+            import platform
+
+            runs = [{"file_mb": sizes[label][1], "zst_mb": sizes[label][2], "method": method, "kept": r["kept"],
+                     "seconds": r["seconds"], "mb_per_s": sizes[label][1] / r["seconds"], "peak_mb": r["peak_mb"]}
+                    for (label, method), r in results.items()]
+            speedup = [[sizes[label][1], results[(label, "naive")]["seconds"] / results[(label, "redditess")]["seconds"]]
+                       for label in sizes]
+            args.out.write_text(json.dumps({
+                "command": f"python benchmarks/dump_ingest.py --size-mb {args.size_mb:g} --out {args.out}",
+                "date": datetime.date.today().isoformat(),
+                "machine": f"{platform.system()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+                           f"load average {os.getloadavg()[0]:.2f}",
+                "runs": runs, "speedup": speedup}, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

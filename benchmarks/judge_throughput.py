@@ -1,6 +1,7 @@
 """LLM-judge labeling throughput against a local OpenAI-compatible server that answers after 200 ms.
 
     python benchmarks/judge_throughput.py             # N = 1, 2, 4, 8, 16, 32; 40 x N requests; 3 runs
+    python benchmarks/judge_throughput.py --out benchmarks/judge_throughput.json   # the committed figures (docs/benchmarks.md)
 
 The server (tests/fake_openai.py) runs in its own process; the judge runs the real openai client
 through ``redditess.judges.judge_all`` with a fresh ledger. With concurrency N the ideal is N / 0.2
@@ -40,6 +41,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40, help="requests per level = rounds x N (at least 20)")
     parser.add_argument("--runs", type=int, default=3, help="runs per level; the median decides")
     parser.add_argument("--target", type=float, default=0.9, help="share of N / delay each level must reach")
+    parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON (docs/benchmarks.md reads it)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     import openai  # noqa: F401  (imported before timing: its import cost is not throughput)
@@ -51,8 +53,10 @@ def main() -> None:
                               stdout=subprocess.PIPE, text=True)
     url = server.stdout.readline().strip()
     os.environ["BENCH_KEY"] = "sk-bench"
+    load_start = os.getloadavg()[0]
     print(platform.node(), platform.processor() or platform.machine(), f"{os.cpu_count()} CPUs",
           "load average %.2f %.2f %.2f" % os.getloadavg())
+    levels = []
     print(f"{'N':>3} {'requests':>8} {'ideal':>7} {'req/s per run':>24} {'median':>7} {'share':>6}")
     ok = True
     try:
@@ -73,9 +77,20 @@ def main() -> None:
             ok &= rps >= args.target * ideal
             runs = " ".join(f"{r:7.1f}" for r in rates)
             print(f"{n:3d} {total:8d} {ideal:7.1f} {runs:>24} {rps:7.1f} {rps / ideal:6.0%}", flush=True)
+            levels.append({"concurrency": n, "requests": total, "requests_per_s": [round(r, 2) for r in rates],
+                           "median": round(rps, 2), "ideal": ideal})
     finally:
         server.kill()
     print(json.dumps({f"all_levels_at_least_{args.target:.0%}": ok}))
+    if args.out:
+        import datetime
+
+        cpu = platform.processor() or platform.machine()
+        args.out.write_text(json.dumps({
+            "command": "python benchmarks/judge_throughput.py" + (f" --out {args.out}" if args.out else ""),
+            "date": datetime.date.today().isoformat(), "machine": f"{platform.system()} {cpu}, {os.cpu_count()} CPUs",
+            "load_start": load_start, "load_end": os.getloadavg()[0], "delay_s": args.delay, "target": args.target,
+            "all_levels_ok": bool(ok), "levels": levels}, indent=2, sort_keys=True) + "\n")
     sys.exit(0 if ok else 1)
 
 

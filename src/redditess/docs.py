@@ -322,14 +322,13 @@ def gen_claims_count(src: Sources, claims_file: str = DEFAULT_CLAIMS, *_: str) -
 
 
 def gen_failures(src: Sources, claims_file: str = DEFAULT_CLAIMS, *_: str) -> str:
-    from redditess.claims import baseline_cell, describe, measured
+    from redditess.claims import describe, measured
 
     failed = [r for r in _claims(src, claims_file) if r.status != "reproduced"]
     if not failed:
         return "Every claim reproduced."
-    return "\n".join(f"* **{r.claim.id}** — {r.status}" + (f" ({r.detail})" if r.detail else "")
-                     + f": {r.claim.claim} Measured {measured(r)}; test `{r.claim.metric}` {describe(r.claim.test)}; "
-                       f"must beat {baseline_cell(r)}." for r in failed)
+    return "\n".join(f"* **{r.claim.id}** {r.status}" + (f" — {r.detail}" if r.detail else "")
+                     + f": `{r.claim.metric}` = {measured(r)}, test {describe(r.claim.test)}." for r in failed)
 
 
 def stage_graph(src: Sources) -> tuple[dict[str, set[str]], dict[str, str], dict[str, int]]:
@@ -392,10 +391,11 @@ def gen_claim_costs(src: Sources, claims_file: str = DEFAULT_CLAIMS, *_: str) ->
     total, peak = rt["dvc-repro"]
 
     def stage_of(stem: str) -> str:
-        for path in (f"metrics/{stem}.json", f"metrics/{stem}"):
+        # a stem's file is metrics/<stem>.json, or metrics/<stem>/<i>.json per replicate; an output may be a folder above it
+        for path in (f"metrics/{stem}.json", f"metrics/{stem}/0.json"):
             for out, name in writer.items():
-                pattern = re.escape(out).replace(r"\*", "[^/]+")
-                if re.fullmatch(pattern, path) or path.startswith(out.rstrip("/") + "/"):
+                pattern = re.escape(out.rstrip("/")).replace(r"\*", "[^/]+")
+                if re.fullmatch(pattern, path) or re.match(pattern + "/", path):
                     return name
         raise InputError(f"{claims_file}: no stage of dvc.yaml writes metrics/{stem} (a claim reads it)")
 

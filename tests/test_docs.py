@@ -1,0 +1,169 @@
+"""README.md and docs/: every generated figure agrees with the committed file it comes from
+(`redditess docs` regenerates them; here they are regenerated in memory and compared), the README
+leads with the verdict, and a page is never written from a missing file."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from redditess.claims import check, load_claims, load_scope, metric_stems
+from redditess.docs import BLOCK, GENERATORS, pages, render, stale, write
+from redditess.runtime import InputError
+
+from conftest import ROOT
+
+CLAIMS = ROOT / "artifact/claims/demo.yaml"
+# What a docs render reads besides metrics/ (each test root copies them from the repository).
+SOURCES = ["README.md", "docs", "benchmarks", "artifact", "dvc.yaml", "params.yaml", "dvc.lock"]
+
+
+def test_readme_and_docs_agree_with_the_committed_files():
+    """Fails when a figure in README.md or docs/*.md disagrees with its committed file: after new
+    metrics or benchmark files land, run `redditess docs` and commit the pages with them."""
+    found = stale(ROOT)
+    assert not found, "\n".join(found) + "\n-> run `redditess docs` (it rewrites the generated blocks from the committed files)"
+
+
+def test_readme_is_short_and_leads_with_the_verdict():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.encode("utf-8")) <= 15_000
+    head = "\n".join(text.splitlines()[:80])
+    assert re.search(r"\d+ of \d+ claims reproduced", head), "the verdict count must be in the README's first 80 lines"
+    assert "<!-- gen: claims -->" in head and "| D1 |" in head  # the generated verdict table starts there too
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    order = ["## Verdict", "## The two commands", "## The five-minute check", "## The full rebuild", "## Pull the results",
+             "## Known failures", "## Documentation"]
+    assert [next(i for i, h in enumerate(headings) if h.startswith(o)) for o in order] == sorted(
+        next(i for i, h in enumerate(headings) if h.startswith(o)) for o in order)
+
+
+def test_every_page_is_linked_and_every_relative_link_resolves():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        assert f"(docs/{page.name})" in readme, f"docs/{page.name} is not in the README's table (run `redditess docs`)"
+    for rel in pages(ROOT):
+        text = (ROOT / rel).read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if not re.match(r"[a-z]+://", target):
+                assert (ROOT / rel).parent.joinpath(target).exists(), f"{rel}: link to {target} resolves to nothing"
+
+
+def test_every_block_names_a_known_generator_and_every_benchmark_table_cites_its_file():
+    for rel in pages(ROOT):
+        for m in BLOCK.finditer((ROOT / rel).read_text(encoding="utf-8")):
+            assert m["spec"].split()[0] in GENERATORS, f"{rel}: {m['spec']}"
+    bench = (ROOT / "docs/benchmarks.md").read_text(encoding="utf-8")
+    for m in BLOCK.finditer(bench):
+        body = m["body"].strip()
+        if "\n|" in body:  # a table: the file it comes from is named above it
+            assert re.search(r"`benchmarks/[\w./-]+`", body.split("\n|")[0]), m["spec"]
+
+
+# --- on a fixture: synthetic metrics in the nested layout --------------------------------------
+
+def fixture_root(tmp: Path, value=lambda stem, key: 0.5) -> Path:
+    """The repository's pages and benchmark files, with metrics/ written for every metric the
+    default profile's claims read (a provenance block each, as the stages write them)."""
+    root = tmp / "repo"
+    root.mkdir()
+    for name in SOURCES:
+        src = ROOT / name
+        shutil.copytree(src, root / name) if src.is_dir() else shutil.copy2(src, root / name)
+    claims = load_claims(CLAIMS)
+    keys: dict[str, set[str]] = {}
+    for c in claims:
+        for t in (c.test, *c.requires):
+            for name in (t.metric, *t.among, *([t.minus] if t.minus else []), *t.baseline):
+                stem, key = name.split(".", 1)
+                keys.setdefault(stem, set()).add(key)
+    for rel in pages(root):  # and every figure a page names inline (<!-- gen: metric STEM.KEY -->)
+        for m in BLOCK.finditer((root / rel).read_text(encoding="utf-8")):
+            if m["spec"].split()[0] == "metric":
+                stem, key = m["spec"].split()[1].split(".", 1)
+                keys.setdefault(stem, set()).add(key)
+    for stem, names in keys.items():
+        path = root / "metrics" / f"{stem}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = {k: value(stem, k) for k in sorted(names)}
+        body["provenance"] = {"profile": "default", "source": "demo", "params_sha256": "0" * 64}
+        path.write_text(json.dumps(body))
+    # A benchmark file the repository may not have committed yet is written here, so the fixture tests the
+    # generators rather than the state of benchmarks/.
+    for rel, obj in FIXTURE_BENCHMARKS.items():
+        if not (root / rel).exists():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(json.dumps(obj))
+    return root
+
+
+FIXTURE_BENCHMARKS = {
+    "benchmarks/judge_throughput.json": {
+        "command": "python benchmarks/judge_throughput.py", "date": "2026-01-01", "machine": "Linux x86_64, 2 CPUs",
+        "load_start": 1.0, "load_end": 1.5, "delay_s": 0.2, "target": 0.9, "all_levels_ok": True,
+        "levels": [{"concurrency": 1, "requests": 40, "requests_per_s": [4.8, 4.7, 4.9], "median": 4.8, "ideal": 5.0}]},
+    "benchmarks/dump_ingest.json": {
+        "command": "python benchmarks/dump_ingest.py", "date": "2026-01-01", "machine": "Linux x86_64, 2 CPUs",
+        "runs": [{"file_mb": 100.0, "zst_mb": 9.0, "method": "naive", "kept": 10, "seconds": 1.0, "mb_per_s": 100.0,
+                  "peak_mb": 30.0}], "speedup": [[100.0, 2.0]]},
+    "benchmarks/paper_scale_cpu/tiny_full.json": {
+        "setup": {"device": "CPU", "model": "tiny", "parameters": 93000, "lora": False, "dtype": "fp32",
+                  "batch_sizes": {"sft": 8}, "gradient_accumulation_steps": 1},
+        "stages": [{"stage": "sft", "steps_per_s": 2.0, "tokens_per_s": 900.0, "peak_gpu_gib": None, "changed_share": 1.0}]},
+}
+
+
+def test_on_fresh_metrics_the_pages_are_rewritten_and_then_agree(tmp_path):
+    root = fixture_root(tmp_path)
+    write(root)
+    assert stale(root) == []
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    results = check(load_claims(CLAIMS), root / "metrics", load_scope(CLAIMS))
+    n_ok = sum(r.status == "reproduced" for r in results)
+    assert f"## Verdict: <!-- gen: claims-count -->{n_ok} of {len(results)} claims reproduced<!-- /gen -->" in readme
+    assert all(f"| {r.claim.id} |" in readme for r in results)
+    failed = [r.claim.id for r in results if r.status != "reproduced"]
+    known = readme[readme.index("## Known failures"):readme.index("## Documentation")]
+    assert all(f"**{cid}**" in known for cid in failed)
+    assert len(readme.encode("utf-8")) <= 15_000
+
+
+def test_a_changed_metric_makes_the_check_fail_and_names_the_block(tmp_path):
+    root = fixture_root(tmp_path)
+    write(root)
+    path = root / "metrics/evaluate/arms/sft.json"
+    figs = json.loads(path.read_text())
+    figs["gold_rate"] = 0.987654
+    path.write_text(json.dumps(figs))
+    found = stale(root)
+    assert any(line.startswith("README.md: block 'claims'") for line in found), found
+    proc = subprocess.run([sys.executable, "-m", "redditess.cli", "docs", "--check", "--root", str(root)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "README.md: block 'claims'" in proc.stdout
+    assert subprocess.run([sys.executable, "-m", "redditess.cli", "docs", "--root", str(root)]).returncode == 0
+    assert "0.9877" in (root / "README.md").read_text(encoding="utf-8") and stale(root) == []
+
+
+@pytest.mark.parametrize("missing", ["metrics/evaluate/judges.json", "benchmarks/repro_time.txt", "dvc.lock"])
+def test_a_missing_file_stops_the_generator_with_one_line_naming_it(tmp_path, missing):
+    root = fixture_root(tmp_path)
+    before = {rel: (root / rel).read_text(encoding="utf-8") for rel in pages(root)}
+    (root / missing).unlink()
+    with pytest.raises(InputError, match=rf"^{re.escape(missing)}: missing \(needed by the generated block"):
+        render(root)
+    proc = subprocess.run([sys.executable, "-m", "redditess.cli", "docs", "--root", str(root)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and proc.stderr.startswith(f"error: {missing}: missing")
+    assert {rel: (root / rel).read_text(encoding="utf-8") for rel in pages(root)} == before  # nothing half-written
+
+
+def test_the_verdict_table_reads_the_nested_layout_the_claims_name():
+    stems = set(metric_stems(load_claims(CLAIMS)))
+    assert {s for s in stems if s.startswith("evaluate")} <= (
+        {"evaluate/judges", "evaluate/crisis"} | {s for s in stems if s.startswith(("evaluate/arms/", "evaluate/comparisons/"))})
