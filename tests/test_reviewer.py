@@ -157,6 +157,64 @@ def test_http_remote_pull_then_repro_pull_allow_missing_runs_nothing(published, 
         server.server_close()
 
 
+def serve_read_only(folder: Path) -> http.server.ThreadingHTTPServer:
+    ReadOnlyHandler.methods = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(ReadOnlyHandler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_archive_bundle_served_over_http_pulls_into_a_fresh_clone_and_repro_runs_nothing(published, tmp_path):
+    """`redditess archive`: the reviewer bundle (the DVC cache of every output in a remote's layout,
+    dvc.lock, SHA256SUMS, ARCHIVE.md), served read-only over HTTP as a Zenodo copy would be after
+    unpacking; a fresh clone pulls every output from it and `dvc repro` then runs nothing."""
+    bundle = tmp_path / "bundle"
+    image = tmp_path / "redditess-cpu.tar"
+    image.write_bytes(b"not a real image, only its place in the bundle")
+    out = sh(published.author, "redditess", "archive", "--out", str(bundle), "--image", str(image), "--tar")
+    assert "cache objects" in out and (tmp_path / "bundle.tar").stat().st_size > 0
+    assert {p.name for p in bundle.iterdir()} == {"dvc-remote", "dvc.lock", "dvc.yaml", "params.yaml", "image", "ARCHIVE.md",
+                                                  "SHA256SUMS"}
+    assert (bundle / "dvc.lock").read_text() == (published.author / "dvc.lock").read_text()
+    commit = sh(published.author, "git", "rev-parse", "HEAD").strip()
+    assert commit in (bundle / "ARCHIVE.md").read_text() and "dvc remote add -d --local archive" in (bundle / "ARCHIVE.md").read_text()
+    assert subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=bundle).returncode == 0
+    listed = {line.split("  ", 1)[1] for line in (bundle / "SHA256SUMS").read_text().splitlines()}
+    assert listed == {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file() and p.name != "SHA256SUMS"}
+
+    server = serve_read_only(bundle)
+    try:
+        repo = clone(published, tmp_path / "clone")
+        sh(repo, "dvc", "remote", "add", "-d", "--local", "archive", f"http://127.0.0.1:{server.server_address[1]}/dvc-remote")
+        sh(repo, "dvc", "pull")
+        assert (repo / "models/ppo/0/model.safetensors").exists() and (repo / "data/threads.parquet").exists()
+        assert "Running stage" not in sh(repo, "dvc", "repro")
+        assert "Data and pipelines are up to date" in sh(repo, "dvc", "status")
+        claims = run(repo, "redditess", "claims")
+        assert claims.stdout == published.claims and claims.stderr.strip() == ""
+        assert ReadOnlyHandler.methods and set(ReadOnlyHandler.methods) <= {"GET", "HEAD"}
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_archive_refuses_what_a_reviewers_clone_would_not_match(published, tmp_path):
+    repo = clone(published, tmp_path / "clone")
+    sh(repo, "dvc", "remote", "add", "-d", "--local", "store", str(published.store))
+    sh(repo, "dvc", "pull", "-q")
+    (repo / "params.yaml").write_text((repo / "params.yaml").read_text() + "\n# edited\n")
+    proc = run(repo, "redditess", "archive", "--out", str(tmp_path / "b1"))
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert proc.stderr.startswith("error: params.yaml: uncommitted changes") and not (tmp_path / "b1").exists()
+    sh(repo, "git", "checkout", "params.yaml")
+    (tmp_path / "b2").mkdir()
+    (tmp_path / "b2" / "x").write_text("x")
+    proc = run(repo, "redditess", "archive", "--out", str(tmp_path / "b2"))
+    assert proc.returncode == 2 and "exists and is not empty" in proc.stderr
+    proc = run(repo, "redditess", "archive", "--out", str(repo / "bundle"))
+    assert proc.returncode == 2 and "inside the workspace" in proc.stderr
+
+
 def test_s3_round_trip_through_a_local_s3_server(published, tmp_path):
     pytest.importorskip("dvc_s3", reason="the s3 extra: pip install -r requirements-s3.txt")
     import boto3
