@@ -167,3 +167,26 @@ def test_the_verdict_table_reads_the_nested_layout_the_claims_name():
     stems = set(metric_stems(load_claims(CLAIMS)))
     assert {s for s in stems if s.startswith("evaluate")} <= (
         {"evaluate/judges", "evaluate/crisis"} | {s for s in stems if s.startswith(("evaluate/arms/", "evaluate/comparisons/"))})
+
+
+def test_per_claim_costs_sum_the_stages_each_claim_needs(tmp_path):
+    """docs/artifact-evaluation.md: with a stage-by-stage measurement, a claim's time is the sum over
+    the stages it needs (every item of a foreach), its memory the largest peak among them."""
+    root = fixture_root(tmp_path)
+    from redditess.docs import Sources, gen_claim_costs
+
+    bound = gen_claim_costs(Sources(root))
+    assert "No stage-by-stage measurement is committed yet" in bound and "| D1 | `dvc repro aggregate` then" in bound
+    rows = [{"stage": s, "seconds": 10.0, "peak_rss_gib": 0.5} for s in
+            ("collect", "threads", "label@general_feedback", "label@community", "label@op_reply", "aggregate")]
+    rows += [{"stage": "agreement", "seconds": 100.0, "peak_rss_gib": 2.0}]
+    (root / "benchmarks/stage_time.json").write_text(json.dumps({
+        "command": "python benchmarks/stage_time.py --out benchmarks/stage_time.json", "date": "2026-01-01",
+        "commit": "abc1234", "machine": "Linux x86_64, 2 CPUs", "stages": rows}))
+    text = gen_claim_costs(Sources(root))
+    d1 = next(line for line in text.splitlines() if line.startswith("| D1 |"))
+    assert d1.endswith("| collect, threads, label ×3, aggregate | 1 min 0 s, peak 0.50 GiB |"), d1
+    d2 = next(line for line in text.splitlines() if line.startswith("| D2 |"))
+    assert d2.endswith("| 2 min 40 s, peak 2.00 GiB |"), d2
+    d8 = next(line for line in text.splitlines() if line.startswith("| D8 |"))  # evaluate was not measured: the bound
+    assert "≤ " in d8 and "evaluate" in d8 and "best_of_n ×" in d8

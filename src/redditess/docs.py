@@ -311,9 +311,7 @@ def _claims(src: Sources, claims_file: str = DEFAULT_CLAIMS):
 def gen_claims(src: Sources, claims_file: str = DEFAULT_CLAIMS, *_: str) -> str:
     from redditess.claims import verdict_table
 
-    return verdict_table(_claims(src, claims_file)) + (
-        f"\n\n(`redditess claims --compact` on the committed `metrics/`, claims in `{claims_file}`; "
-        "`redditess claims` adds each claim's metric.)")
+    return verdict_table(_claims(src, claims_file)) + f" (`redditess claims --compact`; claims: `{claims_file}`)"
 
 
 def gen_claims_count(src: Sources, claims_file: str = DEFAULT_CLAIMS, *_: str) -> str:
@@ -321,14 +319,27 @@ def gen_claims_count(src: Sources, claims_file: str = DEFAULT_CLAIMS, *_: str) -
     return f"{sum(r.status == 'reproduced' for r in results)} of {len(results)} claims reproduced"
 
 
-def gen_failures(src: Sources, claims_file: str = DEFAULT_CLAIMS, *_: str) -> str:
-    from redditess.claims import describe, measured
+MEANING = {
+    "NOT reproduced": "the mean or its 95% CI misses the bound, or does not clear the baseline it must beat",
+    "precondition failed": "what the claim rests on does not hold, so its test is no evidence either way",
+    "missing": "a metric it reads is not in the committed files",
+}
 
-    failed = [r for r in _claims(src, claims_file) if r.status != "reproduced"]
-    if not failed:
-        return "Every claim reproduced."
-    return "\n".join(f"* **{r.claim.id}** {r.status}" + (f" — {r.detail}" if r.detail else "")
-                     + f": `{r.claim.metric}` = {measured(r)}, test {describe(r.claim.test)}." for r in failed)
+
+def gen_failures(src: Sources, claims_file: str = DEFAULT_CLAIMS, *_: str) -> str:
+    """The claims that did not reproduce, grouped by status (the table above has each one's figures)."""
+    results = _claims(src, claims_file)
+    lines = []
+    for status, meaning in MEANING.items():
+        hit = [r for r in results if r.status == status]
+        if not hit:
+            continue
+        if status == "NOT reproduced":
+            line = f"* **{status}** ({len(hit)}): {', '.join(r.claim.id for r in hit)} — {meaning}"
+        else:  # which precondition, which metric
+            line = f"* **{status}** ({len(hit)}) — {meaning}: " + "; ".join(f"{r.claim.id} ({r.detail})" for r in hit)
+        lines.append(line + ".")
+    return "\n".join(lines) or "Every claim reproduced."
 
 
 def stage_graph(src: Sources) -> tuple[dict[str, set[str]], dict[str, str], dict[str, int]]:
@@ -359,15 +370,16 @@ def stage_graph(src: Sources) -> tuple[dict[str, set[str]], dict[str, str], dict
                 writer[re.sub(r"\$\{item[^}]*\}", "*", path)] = name
         deps[name] = [re.sub(r"\$\{item[^}]*\}", "*", d) for d in body.get("deps", []) or [] if isinstance(d, str)]
 
-    def writer_of(path: str) -> str | None:
+    def writers_of(path: str) -> set[str]:
+        found = set()
         for out, name in writer.items():
             pattern = re.escape(out).replace(r"\*", "[^/]+")
             if re.fullmatch(pattern, path) or re.match(pattern + "/", path) or re.match(re.escape(path) + "/", out):
-                return name
-        return None
+                found.add(name)
+        return found
 
-    graph = {name: {w for d in ds if (w := writer_of(d)) and w != name} for name, ds in deps.items()}
-    return graph, {o: w for o, w in writer.items()}, items
+    graph = {name: {w for d in ds for w in writers_of(d) if w != name} for name, ds in deps.items()}
+    return graph, dict(writer), items
 
 
 def upstream(graph: dict[str, set[str]], stage: str) -> list[str]:
@@ -381,14 +393,26 @@ def upstream(graph: dict[str, set[str]], stage: str) -> list[str]:
     return sorted(seen, key=order.index)
 
 
+STAGE_TIME = "benchmarks/stage_time.json"
+
+
 def gen_claim_costs(src: Sources, claims_file: str = DEFAULT_CLAIMS, *_: str) -> str:
+    """Per claim: the command that recomputes it, the stages it needs, their measured time and memory
+    (``benchmarks/stage_time.json`` where measured; otherwise the full rebuild's, an upper bound)."""
     from redditess.claims import load_claims, metric_stems
 
     claims = load_claims(src.path(claims_file))
     graph, writer, items = stage_graph(src)
-    rt, rep = repro_time(src), replicate_time(src)
-    per_stage = rep["stages"]
+    rt = repro_time(src)
     total, peak = rt["dvc-repro"]
+    measured = None
+    if (src.root / STAGE_TIME).exists():
+        d = src.json(STAGE_TIME)
+        measured = {}
+        for row in d["stages"]:
+            base = row["stage"].split("@", 1)[0]
+            t, m = measured.get(base, (0.0, 0.0))
+            measured[base] = (t + row["seconds"], max(m, row["peak_rss_gib"]))
 
     def stage_of(stem: str) -> str:
         # a stem's file is metrics/<stem>.json, or metrics/<stem>/<i>.json per replicate; an output may be a folder above it
@@ -399,23 +423,28 @@ def gen_claim_costs(src: Sources, claims_file: str = DEFAULT_CLAIMS, *_: str) ->
                     return name
         raise InputError(f"{claims_file}: no stage of dvc.yaml writes metrics/{stem} (a claim reads it)")
 
+    order = list(graph)
     rows = []
     for c in claims:
-        targets = sorted({stage_of(s) for s in metric_stems([c])}, key=list(graph).index)
-        needed = sorted({s for t in targets for s in upstream(graph, t)}, key=list(graph).index)
-        timed = [s for s in needed if s in per_stage]
-        untimed = [s for s in needed if s not in per_stage]
-        cost = " + ".join(f"{s} {duration(per_stage[s] * (items[s] if items[s] > 1 else 1))}" for s in timed)
-        if untimed:
-            cost = (cost + " + " if cost else "") + f"{len(untimed)} stage(s) not timed one by one"
+        targets = sorted({stage_of(s) for s in metric_stems([c])}, key=order.index)
+        needed = sorted({s for t in targets for s in upstream(graph, t)}, key=order.index)
         names = ", ".join(f"{s} ×{items[s]}" if items[s] > 1 else s for s in needed)
+        if measured is not None and all(s in measured for s in needed):
+            cost = (f"{duration(sum(measured[s][0] for s in needed))}, peak "
+                    f"{max(measured[s][1] for s in needed):.2f} GiB")
+        else:
+            cost = f"≤ {duration(total)}, ≤ {peak:.2f} GiB"
         rows.append(f"| {c.id} | `dvc repro {' '.join(targets)}` then `redditess claims` | {names} | {cost} |")
-    return "\n".join([
-        f"Time per stage: `{rep['file']}` (one replicate, commit {rep['commit']}, {rep['machine']}; a stage run once per "
-        f"replicate counts once per replicate). Memory: no stage of the full rebuild (`{rt['file']}`, commit {rt['commit']}) "
-        f"went above {peak:.2f} GiB in its largest process; the full rebuild took {duration(total)}. "
-        "`dvc repro <stage>` runs the stage and whatever upstream of it is not up to date.", "",
-        "| claim | command | stages it needs | measured time on the reference machine |", "|---|---|---|---|", *rows])
+    if measured is not None:
+        head = (f"Measured stage by stage by `{d['command']}` (commit {d['commit']}, {d['date']}, {d['machine']}; "
+                f"from `{STAGE_TIME}`): the sum of the stages' wall-clock times and the largest peak RSS among them. ")
+    else:
+        head = (f"No stage-by-stage measurement is committed yet (`python benchmarks/stage_time.py --out {STAGE_TIME}` "
+                f"after `dvc repro` writes one), so each claim shows the full rebuild's figures, an upper bound: "
+                f"{duration(total)} and a peak RSS of {peak:.2f} GiB in the largest process, from `{rt['file']}` "
+                f"(commit {rt['commit']}, {rt['machine']}). ")
+    return "\n".join([head + "`dvc repro <stage>` runs the stage and whatever upstream of it is not up to date.", "",
+                      "| claim | command | stages it needs | measured time and memory |", "|---|---|---|---|", *rows])
 
 
 # --- the docs index -----------------------------------------------------------------------------
