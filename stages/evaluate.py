@@ -205,11 +205,12 @@ def figure(arm_figs: dict, arm_seeds: dict, verdicts: list[str], seeds: list[int
         ax.set_ylim(0, 1)
         ax.set_title(NAMES[v], fontsize=8)
     axes[0][0].set_ylabel("effective-support rate")
-    fig.suptitle(f"Effective support per arm: mean of {len(seeds)} replicate(s) (dots), 95% CI over posts and replicates",
-                 fontsize=8)
+    title = (f"Effective support per arm by {', '.join(NAMES[v] for v in verdicts)}: mean of {len(seeds)} replicate(s) "
+             f"(seeds {seeds}; dots: each replicate), 95% CI over posts and replicates")
+    fig.suptitle(title, fontsize=7)
     fig.tight_layout()
-    with atomic_path("reports/evaluate.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    with atomic_path("reports/evaluate.png") as tmp:  # the title travels in the PNG too (tests/test_docs.py reads it)
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None, "Title": title})
 
 
 def report(arm_figs, arm_seeds, pair_figs, judges, crisis, modes, scored, params) -> str:

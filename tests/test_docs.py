@@ -190,3 +190,63 @@ def test_per_claim_costs_sum_the_stages_each_claim_needs(tmp_path):
     assert d2.endswith("| 2 min 40 s, peak 2.00 GiB |"), d2
     d8 = next(line for line in text.splitlines() if line.startswith("| D8 |"))  # evaluate was not measured: the bound
     assert "≤ " in d8 and "evaluate" in d8 and "best_of_n ×" in d8
+
+
+# --- images and the results page: outputs of the stage whose data they draw, never stale --------
+
+def _lock_md5() -> dict[str, str]:
+    import yaml
+
+    lock = yaml.safe_load((ROOT / "dvc.lock").read_text(encoding="utf-8"))
+    return {o["path"]: o.get("md5") for s in lock["stages"].values() for o in s.get("outs", [])}
+
+
+def _md5(path: Path) -> str:
+    import hashlib
+
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def test_every_image_a_reviewer_opens_is_a_stage_output_that_matches_dvc_lock():
+    """reports/*.png: each is written by a stage (dvc.yaml) and is the very file dvc.lock recorded for
+    that stage's last run (an image nothing rebuilds, or one left from an older run, fails)."""
+    from redditess.docs import Sources, stage_graph
+
+    _, writer, _ = stage_graph(Sources(ROOT))
+    lock = _lock_md5()
+    for png in sorted((ROOT / "reports").rglob("*.png")):
+        rel = png.relative_to(ROOT).as_posix()
+        assert rel in writer, f"{rel}: no stage of dvc.yaml writes it (delete it, or make it a stage's output)"
+        assert lock.get(rel) == _md5(png), f"{rel}: not the file dvc.lock records (`dvc repro {writer[rel]}`, then commit both)"
+
+
+def test_the_results_page_draws_the_locked_outputs_and_its_titles_name_the_replicates():
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["plots"]
+    lock = _lock_md5()
+    for plot in spec:
+        if isinstance(plot, str):
+            files, title = [plot], None
+        else:
+            (name, body), = plot.items()
+            files, title = list(body["y"]), body.get("title", "")
+            assert "replicate" in title, f"plot {name}: its title must say which replicate(s) it draws"
+        for f in files:
+            assert lock.get(f) == _md5(ROOT / f), f"{f}: the results page would draw a file dvc.lock does not record"
+
+
+def test_the_evaluation_plot_names_its_verdicts_and_replicates_and_matches_the_metrics():
+    import pandas as pd
+    import yaml
+    from PIL import Image
+
+    seeds = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["seeds"]
+    title = Image.open(ROOT / "reports/evaluate.png").text.get("Title", "")
+    assert f"mean of {len(seeds)} replicate(s)" in title and "gold" in title, title
+    plot = pd.read_csv(ROOT / "plots/evaluate.csv")
+    assert {f"replicate_{s}" for s in seeds} <= set(plot.columns)  # the seed spread is drawn from these
+    for row in plot.itertuples():
+        arm = json.loads((ROOT / f"metrics/evaluate/arms/{row.model}.json").read_text())
+        assert row.effective_rate == pytest.approx(arm[f"{row.verdict}_rate"]), row.model
+        assert row.ci_low == pytest.approx(arm[f"{row.verdict}_rate_ci_low"]), row.model
