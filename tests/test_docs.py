@@ -250,3 +250,22 @@ def test_the_evaluation_plot_names_its_verdicts_and_replicates_and_matches_the_m
         arm = json.loads((ROOT / f"metrics/evaluate/arms/{row.model}.json").read_text())
         assert row.effective_rate == pytest.approx(arm[f"{row.verdict}_rate"]), row.model
         assert row.ci_low == pytest.approx(arm[f"{row.verdict}_rate_ci_low"]), row.model
+
+
+def test_citation_cff_is_complete_and_matches_the_licence_and_the_package():
+    import datetime
+    import tomllib
+
+    import yaml
+
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert cff["cff-version"] == "1.2.0" and cff["title"] and cff["authors"]
+    assert cff["version"] == project["version"]
+    assert cff["license"] == project["license"] and (ROOT / "LICENSE").read_text().startswith(f"{cff['license']} License")
+    datetime.date.fromisoformat(str(cff["date-released"]))
+    contacts = cff["contact"]
+    assert contacts and all(re.fullmatch(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", c["email"]) for c in contacts)
+    # DATA_USE.md sends takedown requests to this contact; until the maintainers fill it in, it says it is a placeholder
+    for c in contacts:
+        assert "PLACEHOLDER" in c["email"] or "PLACEHOLDER" not in " ".join(str(v) for v in c.values())
