@@ -413,8 +413,8 @@ def verdict_table(results: list[Result]) -> str:
         status = r.status if r.status == "reproduced" else f"**{r.status}**" + (f" ({r.detail})" if r.detail else "")
         paper = c.paper.get("value", "—") if c.paper else "—"
         base = baseline_cell(r) if r.claim.test.baseline else "none"  # why none: `redditess claims`
-        if r.baseline:  # the baseline's key (`redditess claims` names its file too)
-            base = f"`{r.baseline[0].split('.', 1)[1]}` {r.baseline[1]:.4g}"
+        if r.baseline:  # the baseline's file (its last part) and key; `redditess claims` names the whole path
+            base = f"`{r.baseline[0].split('/')[-1]}` {r.baseline[1]:.4g}"
         lines.append(f"| {c.id} | {c.claim} | {paper} | {measured(r)} | {describe(c.test)} | {base} | {status} |")
     n_ok = sum(r.status == "reproduced" for r in results)
     lines += ["", f"{n_ok} of {len(results)} claims reproduced."]
