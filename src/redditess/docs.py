@@ -513,11 +513,9 @@ def stale(root: Path) -> list[str]:
         if current == fresh:
             continue
         now = {(m["spec"], m["body"].strip()) for m in BLOCK.finditer(current)}
-        for m in BLOCK.finditer(fresh):
-            if (m["spec"], m["body"].strip()) not in now:
-                found.append(f"{rel.as_posix()}: block '{m['spec']}' differs from its files")
-        if not found:
-            found.append(f"{rel.as_posix()}: differs")
+        here = [f"{rel.as_posix()}: block '{m['spec']}' differs from its files" for m in BLOCK.finditer(fresh)
+                if (m["spec"], m["body"].strip()) not in now]
+        found += here or [f"{rel.as_posix()}: differs from its files (whitespace around a block)"]
     return found
 
 
