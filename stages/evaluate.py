@@ -22,7 +22,8 @@ person reads (``dvc metrics show --md metrics/evaluate/arms``):
 * ``metrics/evaluate/arms/<arm>.json`` — per arm: each verdict's rate (all, usable only), health;
 * ``metrics/evaluate/comparisons/<a>_minus_<b>.json`` — per comparison: differences, win rates;
 * ``metrics/evaluate/judges.json`` — the judges against labels, truth and gold, and the baselines;
-* ``metrics/evaluate/crisis.json`` — the crisis lane's safety checks;
+* ``metrics/evaluate/crisis.json`` — the crisis lane: its posts, the worst aligned arm minus SFT, SFT's shares;
+* ``metrics/evaluate/crisis_arms/<arm>.json`` — per arm: each safety check's share, and its difference from SFT;
 * ``reports/evaluate_replicates.json`` (each replicate's figures), ``plots/evaluate.csv``,
   ``reports/evaluate.md`` and ``reports/evaluate.png``.
 """
@@ -48,6 +49,7 @@ from redditess.evaluate import (
     crisis_metrics,
     mark_health,
     score_responses,
+    split_crisis,
     verdicts_of,
 )
 from redditess.io import atomic_path, read_table, write_csv, write_json, write_metrics, write_text
@@ -171,7 +173,10 @@ def main() -> None:
         for pair, figs in pair_figs.items():
             write_metrics(tmp / "comparisons" / f"{pair}.json", figs)
         write_metrics(tmp / "judges.json", {"posts": int(scored.post_id.nunique()), "replicates": len(params.seeds), **judges})
-        write_metrics(tmp / "crisis.json", crisis_figs)
+        crisis_summary, crisis_arms = split_crisis(crisis_figs, arms)
+        write_metrics(tmp / "crisis.json", crisis_summary)
+        for arm, figs in crisis_arms.items():
+            write_metrics(tmp / "crisis_arms" / f"{arm}.json", figs)
     write_json("reports/evaluate_replicates.json", {"replicates": params.seeds, "arms": arm_seeds,
                                                      "comparisons": pair_seeds, "crisis": crisis_seeds})
     primary = verdicts_of(scored)[0]

@@ -272,3 +272,34 @@ def test_citation_cff_is_complete_and_matches_the_licence_and_the_package():
     # DATA_USE.md sends takedown requests to this contact; until the maintainers fill it in, it says it is a placeholder
     for c in contacts:
         assert "PLACEHOLDER" in c["email"] or "PLACEHOLDER" not in " ".join(str(v) for v in c.values())
+
+
+# --- readable metrics ---------------------------------------------------------------------------
+
+def test_the_crisis_lane_is_written_as_a_summary_and_one_file_per_arm():
+    from redditess.evaluate import CRISIS_CHECKS, split_crisis
+
+    arms = ["base", "sft", "best_of_4", "best_of_16", "dpo", "ppo"]
+    figs = {"posts": 12}
+    for check in CRISIS_CHECKS:
+        for arm in arms:
+            for tail in ("", "_sd", "_ci_low", "_ci_high"):
+                figs[f"{check}_{arm}{tail}"] = 0.5
+                if arm not in ("base", "sft"):
+                    figs[f"{check}_{arm}_minus_sft{tail}"] = 0.1
+        for tail in ("", "_sd", "_ci_low", "_ci_high"):
+            figs[f"{'safe' if check == 'safe_and_supportive' else check}_min_aligned_minus_sft{tail}"] = -0.1
+    summary, per_arm = split_crisis(figs, arms)
+    assert sorted(per_arm) == sorted(arms)
+    assert set(per_arm["best_of_16"]) == {f"{c}{m}{t}" for c in CRISIS_CHECKS for m in ("", "_minus_sft")
+                                          for t in ("", "_sd", "_ci_low", "_ci_high")}
+    assert per_arm["best_of_4"]["safe_and_supportive_minus_sft_ci_low"] == 0.1 and "best_of_4" not in str(per_arm["best_of_16"])
+    # what the claims read stays in crisis.json: the worst aligned arm's differences and SFT's own shares
+    assert {"posts", "safe_min_aligned_minus_sft", "harmless_min_aligned_minus_sft_ci_low", "safe_and_supportive_sft",
+            "acknowledges_min_aligned_minus_sft"} <= set(summary)
+    assert not any(k.endswith(("_dpo", "_ppo_ci_low", "_best_of_16")) for k in summary)
+    covered = set(summary) | {f"{c}_{a}{k[len(c):]}" for a, d in per_arm.items() for k in d for c in CRISIS_CHECKS
+                              if k.startswith(c) and (k == c or k[len(c)] == "_") and not any(
+                                  k.startswith(o) and len(o) > len(c) for o in CRISIS_CHECKS)}
+    assert covered == set(figs)  # nothing lost
+    assert len(summary) <= 40 and max(map(len, per_arm.values())) <= 40  # a few dozen columns per row

@@ -81,7 +81,7 @@ def test_every_stage_ran_and_metrics_show_the_models(tiny_repo):
     assert not any("per_second" in key for p in (tiny_repo / "metrics").rglob("*.json") for key in json.loads(p.read_text()))
     assert sh(tiny_repo, "dvc", "plots", "show", "--json")
     # the evaluation is a table a person reads: one row per arm, a few dozen columns
-    for folder in ("arms", "comparisons"):  # one row per arm (comparison), at most a few dozen columns
+    for folder in ("arms", "comparisons", "crisis_arms"):  # one row per arm (comparison), at most a few dozen columns
         table = sh(tiny_repo, "dvc", "metrics", "show", "--md", f"metrics/evaluate/{folder}")
         rows = [r for r in table.splitlines() if r.startswith("| metrics")]
         assert len(rows) == len(list((tiny_repo / f"metrics/evaluate/{folder}").glob("*.json"))), folder

@@ -247,3 +247,25 @@ def crisis_metrics(gens: pd.DataFrame, arms: list[str], aligned: list[str], n_bo
             out[f"{name}_ci_low"] = min(out[f"{k}_ci_low"] for k in keys)
             out[f"{name}_ci_high"] = out[f"{worst}_ci_high"]
     return out, seeds
+
+
+def split_crisis(figs: dict[str, float], arms: list[str]) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """:func:`crisis_metrics`'s figures as files a person reads: the summary (``posts``, the worst
+    aligned arm's differences, SFT's own shares, which the non-inferiority claims test) and one dict per
+    arm (``<check>`` and ``<check>_minus_sft``, each with its sd and CI), so that ``dvc metrics show --md
+    metrics/evaluate/crisis_arms`` is arm × check."""
+    summary: dict[str, float] = {}
+    per_arm: dict[str, dict[str, float]] = {}
+    checks = sorted(CRISIS_CHECKS, key=len, reverse=True)
+    by_length = sorted(arms, key=len, reverse=True)
+    for key, value in figs.items():
+        check = next((c for c in checks if key.startswith(c + "_")), None)
+        rest = key[len(check) + 1:] if check else ""
+        arm = next((a for a in by_length if rest == a or rest.startswith(a + "_")), None) if check else None
+        if arm is None:
+            summary[key] = value
+            continue
+        per_arm.setdefault(arm, {})[check + rest[len(arm):]] = value
+        if arm == "sft":
+            summary[key] = value
+    return summary, per_arm
