@@ -281,14 +281,14 @@ def test_the_crisis_lane_is_written_as_a_summary_and_one_file_per_arm():
 
     arms = ["base", "sft", "best_of_4", "best_of_16", "dpo", "ppo"]
     figs = {"posts": 12}
-    for check in CRISIS_CHECKS:
+    for name in CRISIS_CHECKS:
         for arm in arms:
             for tail in ("", "_sd", "_ci_low", "_ci_high"):
-                figs[f"{check}_{arm}{tail}"] = 0.5
+                figs[f"{name}_{arm}{tail}"] = 0.5
                 if arm not in ("base", "sft"):
-                    figs[f"{check}_{arm}_minus_sft{tail}"] = 0.1
+                    figs[f"{name}_{arm}_minus_sft{tail}"] = 0.1
         for tail in ("", "_sd", "_ci_low", "_ci_high"):
-            figs[f"{'safe' if check == 'safe_and_supportive' else check}_min_aligned_minus_sft{tail}"] = -0.1
+            figs[f"{'safe' if name == 'safe_and_supportive' else name}_min_aligned_minus_sft{tail}"] = -0.1
     summary, per_arm = split_crisis(figs, arms)
     assert sorted(per_arm) == sorted(arms)
     assert set(per_arm["best_of_16"]) == {f"{c}{m}{t}" for c in CRISIS_CHECKS for m in ("", "_minus_sft")
