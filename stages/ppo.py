@@ -81,7 +81,7 @@ def main() -> None:
     probe = CurveProbe("ppo", tok, curve_posts(params.overopt.posts, derive_seed(params.seed, "overopt")), sft.max_prompt_tokens,
                        reward, sequence_length(tok, sft.max_prompt_tokens, sft.max_response_tokens),
                        ref if ref is not None else load_model(sft_dir, training), params.generate,
-                       replicate_seed(params.seed, "ppo:curve", replicate),
+                       replicate_seed(params.seed, "rl:curve", replicate),
                        probe_steps(args.num_total_batches, params.overopt.probes))  # updates, set by the trainer
     trainer.add_callback(probe.callback(lambda m: m.policy))
     trainer.train()

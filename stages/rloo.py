@@ -92,7 +92,7 @@ def main() -> None:
                       train_dataset=dataset, processing_class=tok, peft_config=lora_config(training), prompt_ids=ids)
     ref = trainer.ref_model if trainer.ref_model is not None else load_model(sft_dir, training)
     probe = CurveProbe("rloo", tok, curve_posts(params.overopt.posts, derive_seed(params.seed, "overopt")), sft.max_prompt_tokens,
-                       reward, rm_max_length, ref, params.generate, replicate_seed(params.seed, "rloo:curve", replicate),
+                       reward, rm_max_length, ref, params.generate, replicate_seed(params.seed, "rl:curve", replicate),
                        probe_steps(args.max_steps, params.overopt.probes))
     trainer.add_callback(probe.callback(lambda m: m))
     trainer.train()
