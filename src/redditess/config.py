@@ -1091,6 +1091,10 @@ def check_values(params: Params, source: str) -> None:
              f"training posts), got {params.split.judge_share} + {params.split.second_judge_share}")
     if not params.best_of_n.n or min(params.best_of_n.n) < 1 or len(set(params.best_of_n.n)) != len(params.best_of_n.n):
         fail("best_of_n.n", f"must be a non-empty list of distinct sample counts >= 1, got {params.best_of_n.n!r}")
+    ppo_updates = -(-params.ppo.total_episodes // params.ppo.batch_size)
+    if params.ppo.value_warmup_updates >= ppo_updates:
+        fail("ppo.value_warmup_updates", f"must be below the number of PPO updates (ppo.total_episodes / ppo.batch_size = "
+             f"{ppo_updates}), or the policy never learns; got {params.ppo.value_warmup_updates}")
     if params.rloo.batch_size % params.rloo.num_generations:
         fail("rloo.batch_size", f"must be a multiple of rloo.num_generations ({params.rloo.num_generations}), "
              f"got {params.rloo.batch_size}")
