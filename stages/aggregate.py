@@ -77,8 +77,8 @@ def main() -> None:
     metrics.update(vote_evidence({n: f for n, f in evidence.items() if n in kept}))
     # The demo simulator's hidden truth (empty for real data) makes the labels falsifiable.
     truth = read_truth(Path("data/raw/truth.parquet"))
-    metrics.update(truth_agreement(ens, truth, read_table("data/threads.parquet", ["comment_id", "comment_body"]),
-                                   derive_seed(params.seed, "aggregate:random_labeler")))
+    bodies = read_table("data/threads.parquet", ["comment_id", "comment_body"]) if len(truth) else None
+    metrics.update(truth_agreement(ens, truth, bodies, derive_seed(params.seed, "aggregate:random_labeler")))
     metrics.update(ineffective_recall(ens, truth, evidence))
     write_metrics("metrics/aggregate.json", metrics)
 

@@ -84,6 +84,7 @@ def _metrics_for(claim, value_shift: float, tmp: Path, ci_crosses: bool = False)
     metrics = tmp / ("inside" if inside else "outside") / ("ci" if ci_crosses else "mean")
     metrics.mkdir(parents=True, exist_ok=True)
     for stem, data in values.items():
+        (metrics / f"{stem}.json").parent.mkdir(parents=True, exist_ok=True)  # nested stems: evaluate/arms/sft
         (metrics / f"{stem}.json").write_text(json.dumps(data))
     return metrics
 
@@ -200,7 +201,7 @@ def test_a_claim_holds_for_the_mean_and_the_ci_and_shows_mean_sd_and_ci(tmp_path
     results = check(load_claims(tmp_path / "c.yaml"), tmp_path / "m")
     assert [r.status for r in results] == ["reproduced", "NOT reproduced", "NOT reproduced", "reproduced"]
     assert results[1].detail == "the 95% CI [0.05, 0.55] crosses the bound"
-    assert "| 0.3 ± 0.05 [0.2, 0.4] | reproduced |" in table(results)
+    assert "| 0.3 ± 0.05 [0.2, 0.4] | — | reproduced |" in table(results)
 
 
 def test_per_replicate_metrics_files_are_read_as_mean_sd_and_a_t_interval(tmp_path):
@@ -225,12 +226,12 @@ def test_per_replicate_metrics_files_are_read_as_mean_sd_and_a_t_interval(tmp_pa
 
 def test_claims_check_reports_pass_fail_and_missing(tmp_path):
     (tmp_path / "claims.yaml").write_text(
-        "claims:\n"
+        "profile: default\nsources: [demo]\nclaims:\n"
         "  - {id: A, claim: good, test: {metric: m.x, op: '>=', expected: 0.5}}\n"
         "  - {id: B, claim: bad, test: {metric: m.y, op: '<=', expected: 0.1, tolerance: 0.05}}\n"
         "  - {id: C, claim: absent, test: {metric: other.z, op: '==', expected: 1}}\n")
     (tmp_path / "metrics").mkdir()
-    (tmp_path / "metrics/m.json").write_text(json.dumps({"x": 0.7, "y": 0.2}))
+    (tmp_path / "metrics/m.json").write_text(json.dumps({"x": 0.7, "y": 0.2, "provenance": {"profile": "default", "source": "demo"}}))
     results = check(load_claims(tmp_path / "claims.yaml"), tmp_path / "metrics")
     assert [r.status for r in results] == ["reproduced", "NOT reproduced", "missing"]
     assert "1 of 3 claims reproduced." in table(results)
@@ -397,6 +398,8 @@ def test_the_claims_file_follows_the_active_profile():
     from redditess.config import params_from_dict
 
     assert default_claims_file(params_from_dict({})) == Path("artifact/claims/demo.yaml")
-    real = params_from_dict({"collect": {"source": "dump", "dump": {"paths": ["dumps/RS_*.zst"]}}})
+    # the profile's own name decides (profiles/<name>.yaml sets it), not a guess from its values
+    real = params_from_dict({"profile": "real", "collect": {"source": "dump", "dump": {"paths": ["dumps/RS_*.zst"]}}})
     assert default_claims_file(real) == Path("artifact/claims/real.yaml")
-    assert default_claims_file(params_from_dict({"sft": {"base_model": "meta-llama/Llama-3.2-1B"}})) == Path("artifact/claims/paper.yaml")
+    assert default_claims_file(params_from_dict({"profile": "paper"})) == Path("artifact/claims/paper.yaml")
+    assert default_claims_file(params_from_dict({"sft": {"base_model": "meta-llama/Llama-3.2-1B"}})) == Path("artifact/claims/demo.yaml")

@@ -380,7 +380,7 @@ def baseline_cell(r: Result) -> str:
         return f"`{r.baseline[0]}` = {r.baseline[1]:.4g}"
     if r.claim.test.baseline:
         return "missing"
-    return f"none: {r.claim.test.no_baseline}"
+    return f"none: {r.claim.test.no_baseline}" if r.claim.test.no_baseline else "—"
 
 
 def table(results: list[Result]) -> str:
