@@ -239,6 +239,10 @@ def test_value_warmup_trains_the_value_model_only(tok, monkeypatch, tmp_path):
     assert any(not torch.equal(before_value[k], after_value[k]) for k in before_value)
     roles = [g["role"] for g in trainer.optimizer.param_groups]
     assert "policy" in roles and "value" in roles
+    policy_params = [p for g in trainer.optimizer.param_groups if g["role"] == "policy" for p in g["params"]]
+    value_params = [p for g in trainer.optimizer.param_groups if g["role"] == "value" for p in g["params"]]
+    assert all(not trainer.optimizer.state.get(p) for p in policy_params)  # no Adam moments from warm-up advantages
+    assert any(trainer.optimizer.state.get(p) for p in value_params)
 
 
 def test_unfinished_and_repetition_shaping_for_rloo():

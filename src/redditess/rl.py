@@ -118,6 +118,17 @@ def audited_ppo_trainer():
             base = self.lr_scheduler.lr_lambdas[0] if hasattr(self.lr_scheduler, "lr_lambdas") else (lambda step: 1.0)
             self.lr_scheduler = self._warmup_scheduler(self.optimizer, base, groups)
 
+            def skip_policy(optimizer, *_):
+                # During warm-up the policy's gradients are dropped before the step, so Adam's moments do not
+                # carry the first (value-less, noisy) advantages into the policy's first real update.
+                if self.lr_scheduler.last_epoch < self.value_warmup_updates:
+                    for g in optimizer.param_groups:
+                        if g["role"] == "policy":
+                            for p in g["params"]:
+                                p.grad = None
+
+            self.optimizer.register_step_pre_hook(skip_policy)
+
         def _warmup_scheduler(self, optimizer, base, groups):
             from torch.optim.lr_scheduler import LambdaLR
 
