@@ -4,8 +4,13 @@
 
 Policy and frozen reference start from the same replicate's ``models/sft/<i>``; reward and value
 models from ``models/reward_model/<i>`` (same tokenizer, as trl's PPO requires). Prompts are the
-training posts, pre-tokenized. Writes ``models/ppo/<i>/``, ``metrics/ppo/<i>.json`` and
-``plots/ppo/<i>.csv`` (reward, KL, losses per update).
+training posts, pre-tokenized. trl's PPO runs through ``redditess.rl.AuditedPPOTrainer`` (its traps:
+the score placed after EOS, trl issue #3750; EOS-only ``missing_eos_penalty``; padding == EOS;
+unpenalised truncation: docs/online-rl.md), with every setting a ``ppo`` param.
+
+Along training, ``redditess.overopt.CurveProbe`` scores the policy on the ``overopt.posts`` validation
+posts (proxy reward, gold, KL to SFT, health). Writes ``models/ppo/<i>/``, ``metrics/ppo/<i>.json``,
+``plots/ppo/<i>.csv`` (reward, KL, losses per update) and ``plots/ppo_curve/<i>.csv`` (the probes).
 """
 
 from __future__ import annotations
@@ -17,15 +22,19 @@ from redditess.io import read_table, write_csv, write_metrics
 from redditess.replicates import metrics_file, model_dir, plot_file, replicate_from_argv, replicate_seed
 from redditess.runtime import seed_everything, stage
 
-CURVE = ["objective/scores", "objective/kl", "objective/rlhf_reward", "loss/policy_avg", "loss/value_avg", "objective/entropy"]
+CURVE = ["objective/scores", "objective/kl", "objective/rlhf_reward", "loss/policy_avg", "loss/value_avg", "objective/entropy",
+         "val/num_eos_tokens"]
 
 
 @stage
 def main() -> None:
     from datasets import Dataset
-    from trl.experimental.ppo import PPOConfig, PPOTrainer
+    from trl.experimental.ppo import PPOConfig
 
-    from redditess.lm import load_tokenizer, query_ids
+    from redditess.lm import load_tokenizer, query_ids, sequence_length
+    from redditess.overopt import CurveProbe, curve_posts, probe_steps
+    from redditess.rl import audited_ppo_trainer, curve_summary, distinct_pad, quarter_means
+    from redditess.runtime import derive_seed
     from redditess.training import (
         check_precision,
         check_trainer_args,
@@ -46,7 +55,7 @@ def main() -> None:
     sft_dir, rm_dir = model_dir("sft", replicate), model_dir("reward_model", replicate)
     seed_everything(seed)
     train = read_table("data/split/train.parquet", ["post_id", "post_title", "post_body"]).drop_duplicates("post_id")
-    tok = load_tokenizer(sft_dir)
+    tok = distinct_pad(load_tokenizer(sft_dir))
     dataset = Dataset.from_dict({"input_ids": query_ids(tok, train, sft.max_prompt_tokens)})
 
     policy = load_model(sft_dir, training)
@@ -62,28 +71,47 @@ def main() -> None:
         learning_rate=cfg.learning_rate, total_episodes=cfg.total_episodes, num_ppo_epochs=cfg.num_ppo_epochs,
         num_mini_batches=1, local_rollout_forward_batch_size=cfg.batch_size,
         response_length=cfg.response_length, stop_token="eos", temperature=cfg.temperature, kl_coef=cfg.kl_coef,
-        num_sample_generations=0, missing_eos_penalty=1.0,
+        num_sample_generations=0, missing_eos_penalty=cfg.missing_eos_penalty, gamma=cfg.gamma, lam=cfg.lam,
+        whiten_rewards=cfg.whiten_rewards, kl_estimator=cfg.kl_estimator,
     )
-    trainer = PPOTrainer(args=args, processing_class=tok, model=policy, ref_model=ref, reward_model=reward,
-                         train_dataset=dataset, value_model=value, peft_config=lora_config(training))
+    Trainer = audited_ppo_trainer()
+    trainer = Trainer(args=args, processing_class=tok, model=policy, ref_model=ref, reward_model=reward,
+                      train_dataset=dataset, value_model=value, peft_config=lora_config(training),
+                      value_warmup_updates=cfg.value_warmup_updates)
+    probe = CurveProbe("ppo", tok, curve_posts(params.overopt.posts, derive_seed(params.seed, "overopt")), sft.max_prompt_tokens,
+                       reward, sequence_length(tok, sft.max_prompt_tokens, sft.max_response_tokens),
+                       ref if ref is not None else load_model(sft_dir, training), params.generate,
+                       replicate_seed(params.seed, "rl:curve", replicate),
+                       probe_steps(args.num_total_batches, params.overopt.probes))  # updates, set by the trainer
+    trainer.add_callback(probe.callback(lambda m: m.policy))
     trainer.train()
     save_trained(trainer.policy_model, tok, model_dir("ppo", replicate))
     if not is_main_process():
         return
 
-    rows = [{"episode": r["episode"], **{k.replace("/", "_"): r[k] for k in CURVE}}
+    names = [k.replace("/", "_") for k in CURVE]
+    rows = [{"episode": r["episode"], **{n: r[k] for k, n in zip(CURVE, names, strict=True)}}
             for r in trainer.state.log_history if "episode" in r and all(k in r for k in CURVE)]
-    curve = pd.DataFrame(rows, columns=["episode"] + [k.replace("/", "_") for k in CURVE])
-    first, last = (curve.iloc[: max(1, len(curve) // 4)], curve.iloc[-max(1, len(curve) // 4):]) if len(curve) else (curve, curve)
+    curve = pd.DataFrame(rows, columns=["episode"] + names)
+    curve["finished_share"] = curve.val_num_eos_tokens / args.batch_size
+    scores, kl, finished = (curve[c].tolist() for c in ("objective_scores", "objective_kl", "finished_share"))
+    (r0, r1), (_, kl1), (f0, f1) = quarter_means(scores), quarter_means(kl), quarter_means(finished)
+    probes = probe.frame()
     write_metrics(metrics_file("ppo", replicate), {
         "updates": len(curve),
         "episodes": cfg.total_episodes,
-        "reward_first_quarter": float(first.objective_scores.mean()) if len(curve) else float("nan"),
-        "reward_last_quarter": float(last.objective_scores.mean()) if len(curve) else float("nan"),
-        "kl_last_quarter": float(last.objective_kl.mean()) if len(curve) else float("nan"),
-        "reward_gain": float(last.objective_scores.mean() - first.objective_scores.mean()) if len(curve) else float("nan"),
+        "value_warmup_updates": cfg.value_warmup_updates,
+        "missing_eos_penalty": cfg.missing_eos_penalty,
+        "reward_first_quarter": r0,
+        "reward_last_quarter": r1,
+        "kl_last_quarter": kl1,
+        "reward_gain": r1 - r0,
+        "finished_share_first_quarter": f0,
+        "finished_share_last_quarter": f1,
+        **curve_summary(probes),
     })
     write_csv(plot_file("ppo", replicate), curve, ["episode"])
+    write_csv(plot_file("ppo_curve", replicate), probes, ["step"])
 
 
 if __name__ == "__main__":

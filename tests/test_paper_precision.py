@@ -45,6 +45,7 @@ def paper_overlay(llama: Path, lora: bool) -> dict:
         "sft": {"base_model": str(llama), "learning_rate": PAPER["sft"]["learning_rate"]},
         "reward_model": {"learning_rate": PAPER["reward_model"]["learning_rate"]},
         "ppo": {"learning_rate": PAPER["ppo"]["learning_rate"], "total_episodes": 16},
+        "rloo": {"learning_rate": PAPER["rloo"]["learning_rate"]},
         "dpo": {"learning_rate": PAPER["dpo"]["learning_rate"]},
         "training": {"lora": {"enabled": lora, "r": 4}},
     })
@@ -74,7 +75,7 @@ def test_every_stage_changes_its_trainable_weights_at_paper_learning_rates(data_
     repo = tmp_path / "repo"
     shutil.copytree(data_repo, repo, symlinks=True)
     write_params(repo, paper_overlay(llama_bf16, lora))
-    for name in ("sft", "reward_model", "ppo", "dpo"):
+    for name in ("sft", "reward_model", "ppo", "rloo", "dpo"):
         run_stage(repo, name)
 
     base, sft, rm = weights(llama_bf16), weights(repo / "models/sft/0"), weights(repo / "models/reward_model/0")
@@ -85,6 +86,7 @@ def test_every_stage_changes_its_trainable_weights_at_paper_learning_rates(data_
         # with no output head tied to them, only the rows of tokens in the training pairs get a gradient.
         "reward_model": changed_share(sft, rm, lambda k: trained(k, lora) and "embed_tokens" not in k),
         "ppo": changed_share(sft, weights(repo / "models/ppo/0"), lambda k: trained(k, lora)),
+        "rloo": changed_share(sft, weights(repo / "models/rloo/0"), lambda k: trained(k, lora)),
         "dpo": changed_share(sft, weights(repo / "models/dpo/0"), lambda k: trained(k, lora)),
     }
     assert all(share >= 0.9 for share in shares.values()), shares

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-TRAINED = ("base", "sft", "dpo", "ppo")
-RL = ("ppo",)
+TRAINED = ("base", "sft", "dpo", "ppo", "rloo")
+RL = ("ppo", "rloo")
 TRIVIAL = ("stock", "longest")
 ALIGNED = ("dpo", *RL)
 """The arms trained to prefer effective support (the crisis lane's non-inferiority claims are about them)."""

@@ -679,8 +679,11 @@ class RewardModelConfig:
 
 @dataclass(frozen=True)
 class PpoConfig:
+    """Stage ppo: trl 1.12's ``trl.experimental.ppo.PPOTrainer`` through ``redditess.rl.AuditedPPOTrainer``,
+    which refuses the settings that hit trl's known traps (docs/online-rl.md)."""
+
     total_episodes: int = 1024
-    """Prompts rolled out in total."""
+    """Prompts rolled out in total (the RLOO arm samples the same number of responses)."""
     batch_size: int = 16
     """Episodes per PPO update (per_device_train_batch_size)."""
     num_ppo_epochs: int = 2
@@ -688,15 +691,90 @@ class PpoConfig:
     learning_rate: float = 5e-5
     """Policy and value learning rate."""
     kl_coef: float = 0.05
-    """KL penalty against the SFT reference policy."""
+    """KL penalty against the SFT reference policy, per token (trl 1.12's PPO has a fixed coefficient only,
+    no adaptive target KL). 0.05 is trl's documented default; Coste et al. (ICLR 2024) show a small KL
+    penalty, with reward-model ensembles, is what keeps the proxy from being over-optimised, and
+    Gao et al. (2023) show the gold score falls once KL grows past a few nats, which the
+    over-optimisation curve (plots/ppo_curve) checks."""
     response_length: int = 48
-    """Tokens generated per rollout."""
+    """Tokens generated per rollout: generate's ``max_new_tokens``, so the policy is trained at the
+    length it is evaluated at; a rollout that reaches it without EOS is unfinished and pays
+    ``missing_eos_penalty`` (trl does not penalise truncation otherwise)."""
     temperature: float = 0.9
-    """Sampling temperature of the rollouts."""
+    """Sampling temperature of the rollouts (trl samples with top_k 0, top_p 1.0; the same temperature
+    divides the logits of the reference and of the PPO loss, so the KL is measured at it)."""
+    missing_eos_penalty: float = 1.0
+    """Subtracted from the reward-model score of a rollout with no EOS (cut at ``response_length``).
+    Without it truncation is free: the "N+ implementation details of RLHF with PPO" study (Huang et al.
+    2024, §"EOS trick") penalises responses that do not end; trl's docs recommend 1.0. The reward model's
+    scores on the demo span about ±2, so 1.0 outweighs most gains from not finishing."""
+    gamma: float = 1.0
+    """Discount (trl's default, and the N+ study's): a response's reward is not discounted over its tokens."""
+    lam: float = 1.0
+    """GAE λ. 1.0 (trl's default is 0.95) on purpose: trl adds the score at the first padding token after
+    EOS (trl issue #3750), so with λ < 1 a finished response's tokens receive the score discounted by
+    λ and bootstrapped from a value at a padding position, while an unfinished one receives it whole
+    at its last token — an advantage for not finishing (tests/test_rl.py measures both). With γ = λ = 1
+    the advantage of every token is the sum of the rewards after it minus the value, wherever trl put
+    the score (Monte-Carlo returns, as RLOO uses: Ahmadian et al. 2024)."""
+    whiten_rewards: bool = False
+    """Whiten rewards per batch before GAE. Off: the N+ implementation-details study found reward
+    whitening harmful at small scale; advantages are still whitened (trl always does)."""
+    kl_estimator: Literal["k1", "k3"] = "k1"
+    """trl's per-token KL estimator in the reward (k1: log π/π_ref, unbiased, trl's default)."""
+    value_warmup_updates: int = 4
+    """Updates during which only the value model learns (the policy's learning rate is 0): the value
+    model starts from the reward model (the N+ study's initialisation), whose head predicts a score, not
+    a return; the first advantages are noise until it has fitted a few batches of returns (value
+    warm-up, as in the N+ study's discussion and OpenRLHF's ``freezing_actor_steps``). Their rollouts
+    count towards ``total_episodes``."""
     trainer_args: dict[str, Any] = field(default_factory=dict)
     """Any other field of trl's PPOConfig (e.g. ``cliprange: 0.1``), passed through as given; a name
     that is not a field of PPOConfig stops the stage with its name. Overrides ``training`` for this
-    stage."""
+    stage. ``stop_token``/``stop_token_id`` other than EOS are refused (``redditess.rl``)."""
+
+
+@dataclass(frozen=True)
+class RlooConfig:
+    """Stage rloo: trl 1.12's core ``RLOOTrainer`` (REINFORCE leave-one-out, Ahmadian et al. 2024) from the
+    same SFT checkpoint, with the same reward model and as many sampled responses as PPO
+    (``ppo.total_episodes``)."""
+
+    batch_size: int = 16
+    """Completions per update (per_device_train_batch_size): ``batch_size / num_generations`` prompts."""
+    num_generations: int = 4
+    """Completions per prompt; each one's baseline is the mean reward of the others (leave-one-out).
+    4 is the smallest group the RLOO paper reports as stable (k = 2, 4 there); more prompts per batch
+    at a fixed budget matter more on 2 cores than a tighter baseline."""
+    learning_rate: float = 5e-5
+    """Policy learning rate (PPO's: the arms differ in algorithm, not step size)."""
+    beta: float = 0.05
+    """KL coefficient against the SFT reference, in the reward (trl's RLOO default and PPO's
+    ``kl_coef``: Coste et al., ICLR 2024, a small KL keeps the proxy from being over-optimised)."""
+    temperature: float = 0.9
+    """Sampling temperature (PPO's)."""
+    top_p: float = 1.0
+    """Nucleus mass of the rollouts (1.0, as PPO's rollouts: trl's PPO hard-codes it)."""
+    max_completion_length: int = 48
+    """Tokens per completion (generate's ``max_new_tokens`` and PPO's ``response_length``)."""
+    num_iterations: int = 1
+    """Optimisation passes per batch (trl's default; μ in the paper)."""
+    normalize_advantages: bool = False
+    """Normalise advantages per batch (trl's default off: the leave-one-out baseline already centres
+    them, and the N+ study found whitening rewards harmful at small scale)."""
+    unfinished_penalty: float = 1.0
+    """Shaping: subtracted from the reward of a completion that ends without EOS (cut at
+    ``max_completion_length``): PPO's ``missing_eos_penalty``, so both arms pay the same for not finishing."""
+    repetition_penalty: float = 1.0
+    """Shaping: trl's ``get_repetition_penalty_reward`` (``trl.rewards``): minus this times the share
+    of repeated token n-grams in a completion. A policy that repeats one phrase collapsed, not learned
+    (the committed PPO evaluation: 44% of answers repeat one sentence); 1.0 makes a fully repetitive
+    completion cost as much as an unfinished one."""
+    repetition_ngram: int = 3
+    """n of the repetition shaping's token n-grams (trl's default; diagnostics' word 3-grams)."""
+    trainer_args: dict[str, Any] = field(default_factory=dict)
+    """Any other field of trl's RLOOConfig, passed through as given; a name that is not a field of
+    RLOOConfig stops the stage with its name. Overrides ``training`` for this stage."""
 
 
 @dataclass(frozen=True)
@@ -829,6 +907,8 @@ class Params:
     """Stage reward_model."""
     ppo: PpoConfig = field(default_factory=PpoConfig)
     """Stage ppo."""
+    rloo: RlooConfig = field(default_factory=RlooConfig)
+    """Stage rloo (the second online RL arm)."""
     dpo: DpoConfig = field(default_factory=DpoConfig)
     """Stage dpo (the baseline)."""
     training: TrainingConfig = field(default_factory=TrainingConfig)
@@ -932,7 +1012,11 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "reward_model.epochs": GT0, "reward_model.batch_size": GE1, "reward_model.learning_rate": GT0,
     "reward_model.max_pairs_per_post": GE1,
     "ppo.total_episodes": GE1, "ppo.batch_size": GE1, "ppo.num_ppo_epochs": GE1, "ppo.learning_rate": GT0,
-    "ppo.kl_coef": GE0, "ppo.response_length": GE1, "ppo.temperature": GT0,
+    "ppo.kl_coef": GE0, "ppo.response_length": GE1, "ppo.temperature": GT0, "ppo.missing_eos_penalty": GE0,
+    "ppo.gamma": (0, 1, False), "ppo.lam": (0, 1, False), "ppo.value_warmup_updates": GE0,
+    "rloo.batch_size": GE1, "rloo.num_generations": (2, None, True), "rloo.learning_rate": GT0, "rloo.beta": GE0,
+    "rloo.temperature": GT0, "rloo.top_p": (0, 1, False), "rloo.max_completion_length": GE1, "rloo.num_iterations": GE1,
+    "rloo.unfinished_penalty": GE0, "rloo.repetition_penalty": GE0, "rloo.repetition_ngram": GE1,
     "dpo.epochs": GT0, "dpo.batch_size": GE1, "dpo.learning_rate": GT0, "dpo.beta": GT0,
     "generate.max_posts": GE0, "generate.max_new_tokens": GE1, "generate.temperature": GT0,
     "generate.top_p": (0, 1, False), "generate.batch_size": GE1,
@@ -1007,6 +1091,13 @@ def check_values(params: Params, source: str) -> None:
              f"training posts), got {params.split.judge_share} + {params.split.second_judge_share}")
     if not params.best_of_n.n or min(params.best_of_n.n) < 1 or len(set(params.best_of_n.n)) != len(params.best_of_n.n):
         fail("best_of_n.n", f"must be a non-empty list of distinct sample counts >= 1, got {params.best_of_n.n!r}")
+    ppo_updates = -(-params.ppo.total_episodes // params.ppo.batch_size)
+    if params.ppo.value_warmup_updates >= ppo_updates:
+        fail("ppo.value_warmup_updates", f"must be below the number of PPO updates (ppo.total_episodes / ppo.batch_size = "
+             f"{ppo_updates}), or the policy never learns; got {params.ppo.value_warmup_updates}")
+    if params.rloo.batch_size % params.rloo.num_generations:
+        fail("rloo.batch_size", f"must be a multiple of rloo.num_generations ({params.rloo.num_generations}), "
+             f"got {params.rloo.batch_size}")
     if params.second_judge.kind == "llm" and params.second_judge.llm is None:
         fail("second_judge.llm", "must name the LLM judge (name, model, ...) when second_judge.kind is llm")
     for key in REGEX_LISTS:

@@ -26,6 +26,9 @@ import numpy as np
 import pandas as pd
 
 COLUMNS = ["arm", "step", "kl", "proxy_reward", "gold_score", "gold_rate"]
+HEALTH = ["truncated_share", "mode_sentence_share", "mean_words"]
+"""An RL stage's probes also record the health of the samples (``redditess.diagnostics``): the share cut
+off mid-sentence, the share containing the most common sentence, and the mean length in words."""
 
 
 def curve_posts(n_posts: int, seed: int) -> pd.DataFrame:
@@ -108,8 +111,15 @@ class CurveProbe:
             random.setstate(state[0])
             np.random.set_state(state[1])
             torch.set_rng_state(state[2])
-        gold_score, gold_rate = gold_columns(self.texts, [t.strip() for t in texts])
-        self.rows.append(point(self.arm, step, float(np.mean(np.subtract(own, ref))), proxy, gold_score, gold_rate))
+        from redditess.diagnostics import mode_sentence_share, truncated
+
+        responses = [t.strip() for t in texts]
+        gold_score, gold_rate = gold_columns(self.texts, responses)
+        row = point(self.arm, step, float(np.mean(np.subtract(own, ref))), proxy, gold_score, gold_rate)
+        row.update(truncated_share=float(np.mean([truncated(r) for r in responses])),
+                   mode_sentence_share=mode_sentence_share(responses)[0],
+                   mean_words=float(np.mean([len(r.split()) for r in responses])))
+        self.rows.append(row)
 
     def callback(self, policy_of):
         """A ``transformers.TrainerCallback`` that measures at the start and at every probe step;
@@ -129,4 +139,4 @@ class CurveProbe:
         return _Probe()
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=COLUMNS).sort_values("step").reset_index(drop=True)
+        return pd.DataFrame(self.rows, columns=COLUMNS + HEALTH).sort_values("step").reset_index(drop=True)
