@@ -37,6 +37,7 @@ t_start=$(date +%s.%N)
 
 cleanup() {
   local rc=$? pid
+  set +e
   for pidfile in "$tmp/index.pid" "$tmp/dockerd.pid"; do
     [ -s "$pidfile" ] || continue
     pid="$(cat "$pidfile")"
