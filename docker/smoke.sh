@@ -14,7 +14,8 @@
 # served as a PEP 503 index on 127.0.0.1; without one the Dockerfile's default TORCH_INDEX is used.
 # Environment: SMOKE_KEEP=1 keeps the temporary folder (and a started engine's images are lost
 # anyway when it stops); SMOKE_CACHE=<dir> keeps the local base's tarball there between runs;
-# SMOKE_IMAGE=<tag> checks an image built before instead of building one.
+# SMOKE_IMAGE=<tag> checks an image built before instead of building one; SMOKE_CONTINUE=1 runs
+# every check after a failed one (still exit 1, naming the first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -35,6 +36,7 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/redditess-smoke.XXXXXX")"
 mkdir -p "$tmp/log"
 report="$tmp/report.txt"
 t_start=$(date +%s.%N)
+first_failure=""
 
 cleanup() {
   local rc=$? pid
@@ -76,6 +78,10 @@ step() {
     echo "---- last lines of $name's log ----" >&2
     tail -n 40 "$tmp/log/$name.log" >&2
     echo "error: docker/smoke.sh: check '$name' failed" >&2
+    if [ "${SMOKE_CONTINUE:-0}" = 1 ] && [ "$name" != engine ] && [ "$name" != base ] && [ "$name" != build ]; then
+      [ -n "$first_failure" ] || first_failure="$name"
+      return 0
+    fi
     exit 1
   fi
   say "$(printf 'ok    %-18s %7ss  %s' "$name" "$(elapsed "$t0")" "$(head -n1 "$tmp/detail")")"
@@ -239,7 +245,7 @@ for path in sys.argv[2:]:
             lock[norm(name)] = version
 bad, n = [], 0
 for line in open(sys.argv[1]):
-    name, _, version = line.strip().partition("==")
+    name, _, version = line.strip().split(" @ ")[0].partition("==")
     if norm(name) in ("pip", "setuptools", "wheel", "redditess"):
         continue
     n += 1
@@ -325,6 +331,10 @@ if [ "$flavor" = cpu ]; then
   step foreign-uid foreign_uid
 else
   step gpu gpu
+fi
+if [ -n "$first_failure" ]; then
+  say "$(printf 'FAIL  %-18s %7ss  %s' total "$(elapsed "$t_start")" "first failure: $first_failure; image $IMAGE: $size_mb MB")"
+  exit 1
 fi
 say "$(printf 'ok    %-18s %7ss  %s' total "$(elapsed "$t_start")" "image $IMAGE: $size_mb MB")"
 if [ "$record" = 1 ]; then
