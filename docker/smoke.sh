@@ -331,15 +331,18 @@ claims() {
 foreign_uid() {
   # a checkout owned by another uid than the container's (as a reviewer's bind mount is): git and dvc
   # must work without "dubious ownership", as the image's user and as an arbitrary --user
+  # (two clones: dvc's lock file, made by one uid with its umask, is not writable by the other)
   git clone -q "$ROOT" "$tmp/checkout"
   chown -R 4242:4242 "$tmp/checkout"
   chmod -R a+rwX "$tmp/checkout"
+  git clone -q "$ROOT" "$tmp/checkout-5151"
+  chown -R 5151:5151 "$tmp/checkout-5151"
   # (REDDITESS_HOME: the entry point works in that checkout instead of the image's /opt/redditess)
   local cmd='test "$(git rev-parse --show-toplevel)" = /mnt/checkout && test "$(dvc root)" = . && git status --short >/dev/null
 git log -1 --format=%h && dvc status >/dev/null && dvc dag >/dev/null && echo ok'
   run_in -e REDDITESS_HOME=/mnt/checkout -v "$tmp/checkout:/mnt/checkout" "$IMAGE" bash -c "$cmd"
-  run_in --user 5151:5151 -e REDDITESS_HOME=/mnt/checkout -v "$tmp/checkout:/mnt/checkout" "$IMAGE" bash -c "$cmd"
-  detail "checkout owned by uid 4242: git status, dvc status and dvc dag as uid 10001 and as --user 5151"
+  run_in --user 5151:5151 -e REDDITESS_HOME=/mnt/checkout -v "$tmp/checkout-5151:/mnt/checkout" "$IMAGE" bash -c "$cmd"
+  detail "git status, dvc status, dvc dag in a checkout of uid 4242 as the image's 10001, and as --user 5151 (a uid the image lacks)"
 }
 gpu() {
   if ! docker info 2>/dev/null | grep -qi 'nvidia'; then

@@ -290,8 +290,8 @@ def test_ci_runs_the_image_smoke_after_the_test_suite():
     text = smoke.read_text()
     # its own engine is stopped by PID on exit; every check runs in a container without network
     assert "trap cleanup EXIT" in text and "--bridge=none" in text and "docker run --rm --network none" in text
-    for check in ("step files", "step imports", "step preflight", "step pins", "step data-stages", "step pull-nothing", "step claims", "step foreign-uid"):
-        assert check in text
+    for name in ("step files", "step imports", "step preflight", "step pins", "step data-stages", "step pull-nothing", "step claims", "step foreign-uid"):
+        assert name in text
 
 
 def test_a_profile_sets_its_values_in_place_and_default_reverts_it(tmp_path, monkeypatch):
