@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 flavor=cpu record=0
 ARGS="$*"
+COMMIT0="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([ -z "$(git status --porcelain 2>/dev/null)" ] || echo ' (with uncommitted changes)')"
 for arg in "$@"; do
   case "$arg" in
     --cuda) flavor=cuda ;;
@@ -48,7 +49,7 @@ record_report() {
   local out
   out="benchmarks/docker_smoke$([ "$flavor" = cpu ] || echo _cuda).txt"
   {
-    echo "# docker/smoke.sh $ARGS, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([ -z "$(git status --porcelain 2>/dev/null)" ] || echo ' (with uncommitted changes)')"
+    echo "# docker/smoke.sh $ARGS, $(date -u +%Y-%m-%dT%H:%MZ), commit $COMMIT0"
     echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, load average $(cut -d' ' -f1-3 /proc/loadavg), $(uname -sr); engine $(docker version -f '{{.Server.Version}}' 2>/dev/null), client $(docker version -f '{{.Client.Version}}' 2>/dev/null)"
     echo "# environment: SMOKE_IMAGE=${SMOKE_IMAGE:-} SMOKE_CONTINUE=${SMOKE_CONTINUE:-0} SMOKE_DATA_STAGES=${SMOKE_DATA_STAGES:-}"
     cat "$report"
