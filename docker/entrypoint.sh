@@ -8,6 +8,13 @@
 # Secrets come in with `docker run -e NAME` (HF_TOKEN, OPENAI_API_KEY, VLLM_API_KEY, REDDITESS_SALT,
 # REDDIT_CLIENT_ID, REDDIT_CLIENT_SECRET) and are only ever read from the environment.
 set -euo pipefail
+# `docker run --user UID:GID` with a uid the image does not know (a host checkout bind-mounted as its
+# owner): dvc asks for a user name (getpwuid fails) and HOME (/) is not writable; name the user and
+# give it a home under /tmp.
+if ! id -un >/dev/null 2>&1; then
+  export USER="${USER:-uid$(id -u)}" LOGNAME="${LOGNAME:-uid$(id -u)}"
+  [ -w "${HOME:-/}" ] || export HOME=/tmp
+fi
 cd "${REDDITESS_HOME:-/opt/redditess}"
 if [ "$#" -gt 0 ]; then
   exec "$@"

@@ -263,13 +263,36 @@ def test_dockerfiles_pass_hadolint(dockerfile):
 
 
 def test_images_install_the_same_lock_and_enter_through_the_claims_check():
+    stages = {}
     for name in ("docker/Dockerfile.cpu", "docker/Dockerfile.cuda"):
         text = (ROOT / name).read_text()
-        assert "-r requirements.txt" in text and 'ENTRYPOINT ["/opt/redditess/docker/entrypoint.sh"]' in text
+        # the runtime subset of the lock: every version held to requirements.txt (+ s3) by -c
+        assert "-c requirements.txt -c requirements-s3.txt" in text.replace("-c requirements-cuda.txt ", "")
+        assert 'ENTRYPOINT ["/opt/redditess/docker/entrypoint.sh"]' in text
+        assert "ARG BASE=python:3.11.7-slim-bookworm" in text and "FROM ${BASE} AS base" in text
+        stages[name] = re.findall(r"^FROM (\S+) AS (\w+)", text, flags=re.M)
+        # test-only packages and build tools stay in the build stage: the runtime stage copies the venv only
+        runtime = text.split("AS runtime", 1)[1]
+        assert "COPY --from=build /opt/venv /opt/venv" in runtime and "pip install" not in runtime
+        assert "safe.directory" in text and "SOURCE_DATE_EPOCH" in runtime
+    assert stages["docker/Dockerfile.cpu"] == stages["docker/Dockerfile.cuda"]  # one recipe, one layer order
+    assert "-r requirements-cuda.txt" in (ROOT / "docker/Dockerfile.cuda").read_text()
     entry = (ROOT / "docker/entrypoint.sh").read_text()
     assert "redditess preflight" in entry and "redditess claims" in entry
     lock = (ROOT / "requirements.txt").read_text().splitlines()
     assert "torch==2.13.0" in lock and "trl==1.12.0" in lock
+
+
+def test_ci_runs_the_image_smoke_after_the_test_suite():
+    ci = (ROOT / ".ci/run").read_text()
+    assert ci.index("nox -s tests") < ci.index("bash docker/smoke.sh")
+    smoke = ROOT / "docker/smoke.sh"
+    assert subprocess.run(["bash", "-n", str(smoke)], capture_output=True).returncode == 0
+    text = smoke.read_text()
+    # its own engine is stopped by PID on exit; every check runs in a container without network
+    assert "trap cleanup EXIT" in text and "--bridge=none" in text and "docker run --rm --network none" in text
+    for name in ("step files", "step imports", "step preflight", "step pins", "step data-stages", "step pull-nothing", "step claims", "step foreign-uid"):
+        assert name in text
 
 
 def test_a_profile_sets_its_values_in_place_and_default_reverts_it(tmp_path, monkeypatch):

@@ -280,12 +280,13 @@ def test_collect_drops_cycles_in_bounded_time(tmp_path, monkeypatch, takedown):
 PRIVATE_PATHS = ["dumps/RC_2024-01.zst", "ledgers/gpt4o.jsonl", "annotation/sample.csv", "annotation/form.html",
                  ".cache/praw/journal.json", ".dvc/cache/files/md5/ab/cdef0123", ".dvc/config.local", ".dvc/tmp/lock",
                  ".redditess-tmp/collect/records.sqlite", "data/raw/RC.parquet", "data/votes/.op_reply.parquet.x1.tmp",
-                 "models/sft/0/model.safetensors", "metrics/collect.json", "reports/threads.md", ".env"]
-# Results (counts, rates, reports) are committed to git so a clone shows them, but the images rebuild
-# their own: out of the Docker context, not out of git.
-RESULTS = ["metrics/collect.json", "reports/threads.md"]
+                 "models/sft/0/model.safetensors", ".env"]
+# Results (counts, rates, reports) are committed to git, never pushed to the DVC remote: they go into
+# the image too, or `dvc pull` there would leave every stage to re-run. dumps/ keeps its README (collect
+# hashes the folder as a dependency; without it the entry point's first stage stops).
+RESULTS = ["metrics/collect.json", "reports/threads.md", "plots/evaluate.csv"]
 PUBLIC_PATHS = ["params.yaml", "dvc.yaml", "src/redditess/privacy.py", "stages/collect.py", "takedown.txt",
-                "docker/entrypoint.sh", "requirements.txt", "pyproject.toml"]
+                "docker/entrypoint.sh", "requirements.txt", "pyproject.toml", "dumps/README.md", *RESULTS]
 
 
 def test_docker_build_context_holds_no_private_path(tmp_path):
@@ -302,16 +303,16 @@ def test_docker_build_context_holds_no_private_path(tmp_path):
     real = exclude_paths(str(ROOT), list(patterns), dockerfile="docker/Dockerfile.cpu")
     private_roots = ("dumps/", "ledgers/", "annotation/", ".cache/", ".dvc/cache/", ".dvc/tmp/", ".redditess-tmp/",
                      "data/", "models/", ".git/", ".venv/")
-    assert not [p for p in real if p.startswith(private_roots) or p in (".dvc/config.local", ".env")]
+    assert not [p for p in real if (p.startswith(private_roots) and p != "dumps/README.md") or p in (".dvc/config.local", ".env")]
+    assert {"dumps/README.md", "metrics/collect.json", "dvc.lock"} <= real
 
 
 def test_git_ignores_every_private_path():
-    private = [p for p in PRIVATE_PATHS if p not in RESULTS]
-    proc = subprocess.run(["git", "check-ignore", "--no-index", "--verbose", "--non-matching", *private],
+    proc = subprocess.run(["git", "check-ignore", "--no-index", "--verbose", "--non-matching", *PRIVATE_PATHS],
                           cwd=ROOT, capture_output=True, text=True)
     not_ignored = [line.split("\t")[1] for line in proc.stdout.splitlines() if line.startswith("::")]
     assert not not_ignored
-    proc = subprocess.run(["git", "check-ignore", "--no-index", *PUBLIC_PATHS, *RESULTS], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(["git", "check-ignore", "--no-index", *PUBLIC_PATHS], cwd=ROOT, capture_output=True, text=True)
     assert proc.stdout == ""
 
 
