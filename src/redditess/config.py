@@ -682,8 +682,10 @@ class PpoConfig:
     """Stage ppo: trl 1.12's ``trl.experimental.ppo.PPOTrainer`` through ``redditess.rl.AuditedPPOTrainer``,
     which refuses the settings that hit trl's known traps (docs/online-rl.md)."""
 
-    total_episodes: int = 1024
-    """Prompts rolled out in total (the RLOO arm samples the same number of responses)."""
+    total_episodes: int = 256
+    """Prompts rolled out in total (the RLOO arm samples the same number of responses). 256 (16
+    updates of 16), not 1024, so that both RL arms' three replicates fit the 2-core rebuild; the paper profile
+    sets its own."""
     batch_size: int = 16
     """Episodes per PPO update (per_device_train_batch_size)."""
     num_ppo_epochs: int = 2
@@ -722,7 +724,7 @@ class PpoConfig:
     whitening harmful at small scale; advantages are still whitened (trl always does)."""
     kl_estimator: Literal["k1", "k3"] = "k1"
     """trl's per-token KL estimator in the reward (k1: log π/π_ref, unbiased, trl's default)."""
-    value_warmup_updates: int = 4
+    value_warmup_updates: int = 2
     """Updates during which only the value model learns (the policy's learning rate is 0): the value
     model starts from the reward model (the N+ study's initialisation), whose head predicts a score, not
     a return; the first advantages are noise until it has fitted a few batches of returns (value
@@ -825,7 +827,7 @@ class OveroptConfig:
     scores its policy along training, and best_of_n its samples at n = 1, 2, 4, ...: the proxy reward
     (the reward model), the gold or independent judge, and the KL to the reference — Gao et al.'s
     over-optimisation curve (``dvc plots show``)."""
-    probes: int = 8
+    probes: int = 4
     """Points along an RL stage's training at which the policy is scored (evenly spaced updates,
     the last one included)."""
 
