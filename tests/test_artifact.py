@@ -14,7 +14,6 @@ from redditess.runtime import InputError
 
 from conftest import ROOT
 
-
 CLAIMS_FILES = sorted((ROOT / "artifact/claims").glob("*.yaml"))
 
 

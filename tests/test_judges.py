@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 
 from redditess.config import JudgeConfig
-from redditess.judges import (AnswerError, JudgeUnavailable, judge_all, metered_cost, parse_answer, read_ledger, render,
-                              request_body, request_key)
+from redditess.judges import AnswerError, JudgeUnavailable, judge_all, metered_cost, parse_answer, read_ledger, render, request_body, request_key
 from redditess.runtime import InputError
 
 from conftest import ROOT

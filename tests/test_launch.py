@@ -73,8 +73,9 @@ def test_vllm_asked_for_but_not_installed_is_one_line(tmp_path):
 def test_bad_training_params_stop_the_sft_stage_with_one_line_before_loading(tmp_path):
     """A LoRA target the model lacks and an unknown trainer field, through the real stage: one line
     each, exit 2, before any data or weights are read."""
-    from conftest import run_stage
     from redditess.tiny_llama import llama3_style_tokenizer, llama_model, save_bf16
+
+    from conftest import run_stage
 
     tok = llama3_style_tokenizer(["a small corpus for a small tokenizer"] * 10, vocab_size=300)
     llama = save_bf16(llama_model(tok), tok, tmp_path / "llama")

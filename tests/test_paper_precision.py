@@ -14,9 +14,10 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from conftest import ROOT, TINY, run_stage, write_params
 from redditess.config import deep_merge
 from redditess.tiny_llama import llama3_style_tokenizer, llama_model, save_bf16
+
+from conftest import ROOT, TINY, run_stage, write_params
 
 pytestmark = pytest.mark.slow
 

@@ -174,7 +174,7 @@ def test_comments_left_unexpanded_are_counted_and_warned(tmp_path, caplog, repla
     assert counts["unexpanded_comments"] == unexpanded
     assert len(comments) == 4 + 6 - unexpanded  # every comment is either collected or counted
     warned = [r.getMessage() for r in caplog.records if "left unexpanded" in r.getMessage()]
-    assert warned == ([f"praw: 6 comments under 2 posts were left unexpanded by collect.praw.replace_more_limit=0 "
+    assert warned == (["praw: 6 comments under 2 posts were left unexpanded by collect.praw.replace_more_limit=0 "
                        "and are not collected (raise the limit to fetch them)"] if unexpanded else [])
 
 

@@ -5,8 +5,8 @@ host against a temporary clone (no Docker)."""
 from __future__ import annotations
 
 import functools
-import json
 import http.server
+import json
 import os
 import shutil
 import socket

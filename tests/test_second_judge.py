@@ -20,7 +20,6 @@ from conftest import ROOT, run_stage, stage_env
 from fake_openai import FakeOpenAI
 
 
-
 def _scored(abstain_sft_effective=False):
     """40 posts, one replicate: the second judge calls base effective on a quarter of the posts, sft on
     half, dpo on nine in ten; every other dpo answer stops mid-sentence."""

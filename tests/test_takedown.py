@@ -13,9 +13,9 @@ import sys
 
 import pandas as pd
 import pytest
+from test_pipeline import init_repo, sh
 
 from conftest import stage_env
-from test_pipeline import init_repo, sh
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ import torch
 from redditess.config import LoraSettings, TrainingConfig
 from redditess.lm import preference_rows, prompt_ids, query_ids, response_ids, reward_rows, sft_rows
 from redditess.runtime import InputError
-from redditess.tiny_llama import BOS, EOT, llama3_style_tokenizer, llama_model, save_bf16
+from redditess.tiny_llama import EOT, llama3_style_tokenizer, llama_model, save_bf16
 
 from conftest import ROOT
 
