@@ -410,7 +410,10 @@ def verdict_table(results: list[Result]) -> str:
     lines = ["| id | claim | paper | ours: mean ± sd [95% CI] | test | must beat | verdict |", "|---|---|---|---:|---|---|---|"]
     for r in results:
         c = r.claim
-        status = r.status if r.status == "reproduced" else f"**{r.status}**" + (f" ({r.detail})" if r.detail else "")
+        # the CI is in the "ours" column and the metric in `redditess claims`: the verdict says only why
+        detail = "CI crosses the bound" if r.detail.startswith("the 95% CI") else (
+            "no such metric" if r.status == "missing" else r.detail)
+        status = r.status if r.status == "reproduced" else f"**{r.status}**" + (f" ({detail})" if detail else "")
         paper = c.paper.get("value", "—") if c.paper else "—"
         base = baseline_cell(r) if r.claim.test.baseline else "none"  # why none: `redditess claims`
         if r.baseline:  # the baseline's file (its last part) and key; `redditess claims` names the whole path
