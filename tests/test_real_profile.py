@@ -36,7 +36,8 @@ def test_real_profile_runs_through_evaluate_on_shared_data(shared_data, tmp_path
     agg = metrics["aggregate"]
     # dyadic real threads: no scores, no edits -> those labelers are excluded, not silent abstainers
     assert agg["observable_community"] == 0 and agg["observable_general_feedback"] == 0
-    assert agg["abstain_share_op_reply"] < 0.2 and not any(k.startswith("sensitivity_") for k in agg)
+    # the OP-reply evidence rule abstains on follow-up questions and on the OP's own distress (issue 18)
+    assert agg["abstain_share_op_reply"] < 0.35 and not any(k.startswith("sensitivity_") for k in agg)
     assert metrics["split"]["train_pairs"] > 0
     assert metrics["classifier"]["train_n"] > 0 and "test_roc_auc" in metrics["classifier"]
     sft = json.loads((repo / "metrics/evaluate/arms/sft.json").read_text())

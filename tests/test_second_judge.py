@@ -129,7 +129,7 @@ def test_stage_trains_on_true_labels_and_reports_both_discriminations(repo):
             assert 0 <= m[f"{basis}_{key}"] <= 1, (basis, key)
     assert m["judge_test_comments"] == split["test_comments"]
     assert json.loads((repo / "models/second_judge/second_judge.json").read_text()) == {"kind": "truth"}
-    assert (repo / "models/second_judge/model.safetensors").exists() and (repo / "ledgers/second_judge.jsonl").exists()
+    assert (repo / "models/second_judge/head.npz").exists() and (repo / "ledgers/second_judge.jsonl").exists()
 
     # A source without a truth (a real dump): one line naming the param, no output taken as done.
     shutil.rmtree(repo / "models/second_judge")
@@ -170,36 +170,32 @@ def test_stage_asks_the_llm_judge_once_then_reads_its_ledger(repo):
 
 
 def test_evaluate_hook_judges_the_arms_with_the_llm_and_keeps_its_own_ledger(tmp_path, monkeypatch):
-    """second_judge_verdicts, as evaluate calls it: the spec the stage left, the LLM through the real
-    openai client, answers in ledgers/second_judge_generations.jsonl, judge2_ metrics."""
+    """load_second_judge, as evaluate calls it: the spec the stage left decides (a stale one stops in
+    one line), the LLM answers through the real openai client into its own ledger, and the second
+    replicate's identical requests come from that ledger."""
     import dataclasses
 
     from redditess.config import Params, SecondJudgeConfig
-    from redditess.second_judge import GENERATIONS_LEDGER, second_judge_verdicts
+    from redditess.runtime import InputError
+    from redditess.second_judge import load_second_judge
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FAKE_JUDGE_KEY", "sk-test")
-    (tmp_path / "models/second_judge").mkdir(parents=True)
-    (tmp_path / "metrics").mkdir()
-    (tmp_path / "metrics/second_judge.json").write_text(json.dumps({"judge_balanced_accuracy": 0.8, "judge_roc_auc": 0.8}))
-    posts = pd.Series({f"p{i}": f"Post {i}\nI feel low." for i in range(8)})
-    answers = {"base": "ok", "sft": "I'm sorry you feel low, that sounds exhausting.", "dpo": "I'm sorry. Try this: start small today."}
-    one = pd.DataFrame([dict(post_id=p, model=m, response=r + " " + " ".join(["so"] * (i % 3)), prob=0.9)
-                        for i, p in enumerate(posts.index) for m, r in answers.items()])
-    gens = {0: one, 1: one}  # two replicates, scored in one call
+    model_dir, ledger = tmp_path / "models/second_judge", tmp_path / "ledgers/second_judge_generations.jsonl"
+    model_dir.mkdir(parents=True)
+    prompts = [f"Post {i}\nI feel low." for i in range(8)]
+    responses = [f"I'm sorry you feel low, that sounds exhausting {'so ' * (i % 3)}." for i in range(8)]
     with FakeOpenAI(seed=4) as server:
         params = dataclasses.replace(Params(), second_judge=SecondJudgeConfig(kind="llm", llm=_llm_cfg(server.url)))
-        (tmp_path / "models/second_judge/second_judge.json").write_text(json.dumps({"kind": "truth"}))
-        with pytest.raises(Exception, match="holds a 'truth' judge but second_judge.kind is 'llm'"):
-            second_judge_verdicts(gens, posts, params)
-        (tmp_path / "models/second_judge/second_judge.json").write_text(json.dumps({"kind": "llm"}))
-        out, per_replicate = second_judge_verdicts(gens, posts, params)
-        assert server.requests == len(one)  # the second replicate's identical requests come from the ledger
-    assert out["judge2_effective_rate_base"] == 0.0 and out["judge2_effective_rate_dpo"] == 1.0
-    assert out["judge2_dpo_minus_base"] == 1.0 and out["judge2_win_rate_dpo_vs_sft"] == 0.5
-    assert out["judge2_usable"] == 1.0 and out["judge2_agreement_with_judge"] == pytest.approx(2 / 3)
-    assert len((tmp_path / GENERATIONS_LEDGER).read_text().splitlines()) == len(one)
-    assert per_replicate[1]["judge2_effective_rate_dpo"] == 1.0
+        (model_dir / "second_judge.json").write_text(json.dumps({"kind": "truth"}))
+        with pytest.raises(InputError, match="holds a 'truth' judge but second_judge.kind is 'llm'"):
+            load_second_judge(params, 0, model_dir, ledger)
+        (model_dir / "second_judge.json").write_text(json.dumps({"kind": "llm"}))
+        first = load_second_judge(params, 0, model_dir, ledger).score(prompts, responses)
+        again = load_second_judge(params, 0, model_dir, ledger).score(prompts, responses)
+        assert server.requests == len(prompts)  # the second call's identical requests come from the ledger
+    assert np.array_equal(first, again, equal_nan=True) and set(np.unique(first[~np.isnan(first)])) <= {0.0, 1.0}
+    assert len(ledger.read_text().splitlines()) == len(prompts)
     none = dataclasses.replace(Params(), second_judge=SecondJudgeConfig(kind="none"))
-    (tmp_path / "models/second_judge/second_judge.json").write_text(json.dumps({"kind": "none"}))
-    assert second_judge_verdicts(gens, posts, none) == ({}, {})
+    (model_dir / "second_judge.json").write_text(json.dumps({"kind": "none"}))
+    assert load_second_judge(none, 0, model_dir, ledger) is None

@@ -175,7 +175,8 @@ def _length_controlled(scored: pd.DataFrame, a: str, b: str, v: str) -> tuple[fl
     from redditess.diagnostics import length_controlled_difference
 
     per_rep = []
-    rows_a, rows_b = scored[scored.model == a], scored[scored.model == b]
+    # undecided rows (gold on posts outside the testbed, e.g. the crisis lane's) carry no outcome
+    rows_a, rows_b = scored[(scored.model == a) & scored[v].notna()], scored[(scored.model == b) & scored[v].notna()]
     for r in sorted(set(rows_a.replicate)):
         ra, rb = rows_a[rows_a.replicate == r].sort_values("post_id"), rows_b[rows_b.replicate == r].sort_values("post_id")
         per_rep.append(length_controlled_difference(ra[v].to_numpy(), rb[v].to_numpy(), ra.words.to_numpy(), rb.words.to_numpy())[0])
