@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Wall time of ONE replicate's model stages (sft, reward_model, ppo, dpo, generate) and of evaluate,
+# Wall time of ONE replicate's model stages (sft, reward_model, ppo, rloo, dpo, generate, best_of_n)
+# and of evaluate,
 # each run the way dvc.yaml runs it, in a scratch copy of this checkout (its outputs are left alone).
-# Needs the inputs in the workspace: data/split, data/threads.parquet, models/classifier (`dvc pull`
-# or `dvc repro classifier`). Multiply the model stages by len(seeds) to budget a full `dvc repro`.
+# Needs the inputs in the workspace: data/split, data/threads.parquet, data/raw, models/classifier,
+# models/second_judge, metrics/second_judge.json (`dvc pull`, or `dvc repro second_judge`). Multiply the model stages by len(seeds) to budget a full `dvc repro`.
 # The load average at each stage's start and end is printed: on a shared machine it explains outliers.
 #   benchmarks/replicate_time.sh            # replicate 0
 #   REPLICATE=1 benchmarks/replicate_time.sh
@@ -12,22 +13,23 @@ out="${REPLICATE_OUT:-$here/benchmarks/replicate_time.txt}"
 replicate="${REPLICATE:-0}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-for need in data/split data/threads.parquet models/classifier; do
-  [ -e "$here/$need" ] || { echo "error: $need is not in the workspace (dvc pull, or dvc repro classifier)" >&2; exit 2; }
+for need in data/split data/threads.parquet data/raw models/classifier models/second_judge metrics/second_judge.json; do
+  [ -e "$here/$need" ] || { echo "error: $need is not in the workspace (dvc pull, or dvc repro second_judge)" >&2; exit 2; }
 done
-mkdir -p "$work/data" "$work/models"
-cp -r "$here/stages" "$here/src" "$here/params.yaml" "$here/accelerate_configs" "$work/"
-cp -r "$here/data/split" "$here/data/threads.parquet" "$work/data/"
-cp -r "$here/models/classifier" "$work/models/"
+mkdir -p "$work/data" "$work/models" "$work/metrics"
+cp -r "$here/stages" "$here/src" "$here/params.yaml" "$here/accelerate_configs" "$here/prompts" "$here/human" "$work/"
+cp -r "$here/data/split" "$here/data/threads.parquet" "$here/data/raw" "$work/data/"
+cp -r "$here/models/classifier" "$here/models/second_judge" "$work/models/"
+cp "$here/metrics/second_judge.json" "$work/metrics/"
 cd "$work"
 export PYTHONPATH="$work/src" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 {
   echo "# benchmarks/replicate_time.sh, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$here" rev-parse --short HEAD), replicate $replicate"
   echo "machine: $(lscpu | awk -F': +' '/Model name/ {print $2; exit}'), $(nproc) cores; GPU: $(command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name --format=csv,noheader | head -1 || echo none)"
   total=0
-  for stage in sft reward_model ppo dpo generate evaluate; do
+  for stage in sft reward_model ppo rloo dpo generate best_of_n evaluate; do
     case "$stage" in
-      generate) cmd=(python stages/generate.py "$replicate") ;;
+      generate | best_of_n) cmd=(python "stages/$stage.py" "$replicate") ;;
       evaluate) cmd=(python stages/evaluate.py) ;;
       *) cmd=(python -m redditess.launch "stages/$stage.py" "$replicate") ;;
     esac

@@ -58,9 +58,16 @@ def labeler_order(wide: pd.DataFrame, precedence: list[str]) -> list[str]:
     return list(precedence) + sorted(set(present) - set(precedence))
 
 
+# Dawid-Skene's EM sums in an order numpy picks per CPU (SIMD width): two machines' posteriors differed
+# in the last bit (0.8937129242128298 vs ...28300), so the data stages' hashes did. Rounded to 1e-9, a
+# value changes only if it lies within a few ULPs of a rounding boundary (odds about 1e-7 per value).
+DS_DECIMALS = 9
+
+
 def dawid_skene(votes: np.ndarray, names: list[str], seed: int) -> tuple[np.ndarray, dict[str, dict[str, float]]]:
-    """(P(effective) per comment, per-labeler sensitivity/specificity) by crowd-kit's Dawid-Skene.
-    Comments nobody voted on get NaN."""
+    """(P(effective) per comment, per-labeler sensitivity/specificity) by crowd-kit's Dawid-Skene,
+    rounded to ``DS_DECIMALS`` so that they are the same on every machine. Comments nobody voted on
+    get NaN."""
     from crowdkit.aggregation import DawidSkene
 
     rows = [(i, names[j], int(votes[i, j])) for i in range(votes.shape[0]) for j in range(votes.shape[1])
@@ -73,7 +80,7 @@ def dawid_skene(votes: np.ndarray, names: list[str], seed: int) -> tuple[np.ndar
     ds = DawidSkene(n_iter=100).fit(pd.DataFrame(rows, columns=["task", "worker", "label"]))
     probas = ds.probas_
     if 1 in probas.columns:
-        posterior[probas.index.to_numpy(int)] = probas[1].to_numpy(float)
+        posterior[probas.index.to_numpy(int)] = np.round(probas[1].to_numpy(float), DS_DECIMALS)
     errors = ds.errors_  # index (worker, observed label), columns true label: P(observed | true)
     for j, n in enumerate(names):
         # a labeler that never voted next to another one has no reliability to estimate
@@ -81,8 +88,9 @@ def dawid_skene(votes: np.ndarray, names: list[str], seed: int) -> tuple[np.ndar
             continue
         if n in errors.index.get_level_values(0):
             e = errors.loc[n]
-            reliability[n] = {"sensitivity": float(e.loc[1, 1]) if 1 in e.index and 1 in e.columns else float("nan"),
-                              "specificity": float(e.loc[0, 0]) if 0 in e.index and 0 in e.columns else float("nan")}
+            reliability[n] = {
+                "sensitivity": round(float(e.loc[1, 1]), DS_DECIMALS) if 1 in e.index and 1 in e.columns else float("nan"),
+                "specificity": round(float(e.loc[0, 0]), DS_DECIMALS) if 0 in e.index and 0 in e.columns else float("nan")}
     return posterior, reliability
 
 
