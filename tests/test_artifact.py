@@ -156,8 +156,9 @@ def test_claims_refuse_metrics_of_another_profile_or_source_or_without_provenanc
         check(load_claims(tmp_path / "c.yaml"), tmp_path / "m", load_scope(tmp_path / "c.yaml"))
     (tmp_path / "m/e.json").write_text(json.dumps({"gain": 0.5, "provenance": dict(demo, profile="real", source="dump")}))
     assert check(load_claims(tmp_path / "c.yaml"), tmp_path / "m", load_scope(tmp_path / "c.yaml"))[0].status == "reproduced"
-    # the command line: one line, non-zero
-    proc = subprocess.run([sys.executable, "-m", "redditess.cli", "claims", "--claims", str(ROOT / "artifact/claims/real.yaml")],
+    # the command line, pointed at the demo's metrics: one line, non-zero
+    proc = subprocess.run([sys.executable, "-m", "redditess.cli", "claims", "--claims", str(ROOT / "artifact/claims/real.yaml"),
+                           "--metrics", "metrics"],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "is about profile 'real'" in proc.stderr, proc.stderr
 

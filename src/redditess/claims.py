@@ -159,9 +159,9 @@ def load_claims(path: Path) -> list[Claim]:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise InputError(f"{path}: not found") from None
-    unknown = sorted(set(raw) - {"profile", "sources", "claims"})
+    unknown = sorted(set(raw) - {"profile", "sources", "claims", "pipeline"})
     if unknown:
-        raise InputError(f"{path}: unknown top-level key {unknown[0]!r} (allowed: profile, sources, claims)")
+        raise InputError(f"{path}: unknown top-level key {unknown[0]!r} (allowed: profile, sources, pipeline, claims)")
     claims, seen = [], set()
     for i, item in enumerate(raw.get("claims", [])):
         cid = item.get("id", f"#{i + 1}")
@@ -422,6 +422,18 @@ def verdict_table(results: list[Result]) -> str:
     n_ok = sum(r.status == "reproduced" for r in results)
     lines += ["", f"{n_ok} of {len(results)} claims reproduced."]
     return "\n".join(lines)
+
+
+def pipeline_root(path: Path) -> Path:
+    """The pipeline folder whose ``metrics/`` and ``dvc.lock`` the claims file's claims are about:
+    its ``pipeline:`` key (``real`` for the real-data profile's folder pipeline), else the top."""
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    folder = raw.get("pipeline", ".")
+    if not isinstance(folder, str) or not folder or folder.startswith(("/", "..")):
+        raise InputError(f"{path}: 'pipeline' names a folder of this repository (e.g. real), got {folder!r}")
+    if folder != "." and not (Path(folder) / "dvc.yaml").exists():
+        raise InputError(f"{path}: pipeline {folder!r} has no {Path(folder) / 'dvc.yaml'}")
+    return Path(folder)
 
 
 def default_claims_file(params) -> Path:

@@ -29,10 +29,14 @@ from redditess.runtime import InputError
 
 
 def cmd_claims(args) -> int:
-    from redditess.claims import check, default_claims_file, load_claims, load_scope, missing_outputs, table, verdict_table
+    from redditess.claims import (check, default_claims_file, load_claims, load_scope, missing_outputs, pipeline_root,
+                                  table, verdict_table)
 
     claims_file = Path(args.claims) if args.claims else default_claims_file(load_params())
     claims = load_claims(claims_file)
+    root = pipeline_root(claims_file)
+    args.metrics = args.metrics or str(root / "metrics")
+    args.lock = args.lock or str(root / "dvc.lock")
     results = check(claims, Path(args.metrics), load_scope(claims_file))
     print(f"claims: {claims_file}  metrics: {args.metrics}/")
     report = verdict_table(results) if args.compact else table(results)
@@ -108,6 +112,14 @@ def cmd_profile(args) -> int:
     source = "their documented defaults" if args.name == DEFAULT else f"profiles/{args.name}.yaml"
     print(f"params.yaml: {len(changed)} values set from {source}, comments and other keys kept; "
           f"`dvc params diff` shows them, `redditess profile {DEFAULT}` reverts them")
+    return 0
+
+
+def cmd_pipeline(args) -> int:
+    from redditess.subpipeline import write_pipeline
+
+    written = write_pipeline(Path(args.folder))
+    print(f"{args.folder}: wrote {', '.join(str(p) for p in written)}; `dvc repro {args.folder}/dvc.yaml` runs it")
     return 0
 
 
@@ -203,9 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("claims", help="check the artifact's claims against the produced metrics")
     p.add_argument("--claims", help="claims file (default: the active profile's, artifact/claims/<profile>.yaml)")
-    p.add_argument("--metrics", default="metrics")
+    p.add_argument("--metrics", help="metrics folder (default: metrics/ of the claims file's `pipeline:` folder)")
     p.add_argument("--output", help="also write the table as markdown here")
-    p.add_argument("--lock", default="dvc.lock", help="outputs absent from the workspace are named in one line")
+    p.add_argument("--lock", help="dvc.lock to name absent outputs from (default: the `pipeline:` folder's)")
     p.add_argument("--compact", action="store_true", help="the reviewer's table: claim, paper, ours, test, baseline, verdict")
     p.set_defaults(func=cmd_claims)
     p = sub.add_parser("docs", help="regenerate every figure in README.md and docs/*.md from the committed files")
@@ -225,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("profile", help="set profiles/<name>.yaml's values in params.yaml ('default' reverts)")
     p.add_argument("name")
     p.set_defaults(func=cmd_profile)
+    p = sub.add_parser("pipeline", help="write a folder pipeline (real/): the main dvc.yaml and params.yaml on its profile")
+    p.add_argument("folder")
+    p.set_defaults(func=cmd_pipeline)
     p = sub.add_parser("annotate", help="human validation round trip")
     ann = p.add_subparsers(dest="action", required=True)
     q = ann.add_parser("export", help="write a stratified sample sheet (CSV) and an offline HTML form")

@@ -1,0 +1,95 @@
+"""The real profile's pipeline folder (real/): generated from the main graph, read by the claims check."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+import yaml
+
+from redditess.cli import main as cli
+from redditess.config import ParamsError
+from redditess.runtime import InputError
+from redditess.subpipeline import LINKED, SHARED, folder_dvc_yaml, write_pipeline
+
+from conftest import ROOT
+
+
+def _skeleton(tmp_path):
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "profiles", tmp_path / "profiles")
+    (tmp_path / "real").mkdir()
+    shutil.copy(ROOT / "real/folder.yaml", tmp_path / "real/folder.yaml")
+    return tmp_path
+
+
+def test_committed_real_pipeline_is_what_the_command_writes(tmp_path):
+    root = _skeleton(tmp_path)
+    write_pipeline(root / "real", root=root)
+    for name in ("params.yaml", "dvc.yaml"):
+        assert (root / "real" / name).read_text() == (ROOT / "real" / name).read_text(), \
+            f"real/{name} is stale: run `redditess pipeline real`"
+    for name in LINKED:
+        assert os.readlink(ROOT / "real" / name) == f"../{name}"
+        assert (ROOT / "real" / name).exists()
+    # idempotent: a second run leaves the links and files as they are
+    before = {p.name: p.read_bytes() for p in (root / "real").iterdir() if p.is_file() and not p.is_symlink()}
+    write_pipeline(root / "real", root=root)
+    assert before == {p.name: p.read_bytes() for p in (root / "real").iterdir() if p.is_file() and not p.is_symlink()}
+
+
+def test_real_params_are_the_profile_on_the_shared_data():
+    params = yaml.safe_load((ROOT / "real/params.yaml").read_text())
+    profile = yaml.safe_load((ROOT / "profiles/real.yaml").read_text())
+    assert params["profile"] == "real" and params["collect"]["source"] == profile["collect"]["source"] == "dump"
+    assert params["seeds"] == [0]  # one replicate: the 30-minute budget (said so in real/folder.yaml)
+    assert all(p.startswith("../../shared/data/") for p in params["collect"]["dump"]["paths"])
+    main = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert params["ppo"]["total_episodes"] == profile["ppo"]["total_episodes"]
+    assert params["rloo"] == main["rloo"]  # what neither the profile nor the folder sets is the main file's
+
+
+def test_folder_graph_is_the_main_graph_with_shared_inputs_one_level_up():
+    main = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    real = yaml.safe_load((ROOT / "real/dvc.yaml").read_text())
+    assert real == folder_dvc_yaml(main)
+    assert list(real["stages"]) == list(main["stages"]) and real["plots"] == main["plots"]
+    for name, stage in real["stages"].items():
+        body, orig = stage.get("do", stage), main["stages"][name].get("do", main["stages"][name])
+        assert body["cmd"].replace("../stages/", "stages/") == orig["cmd"] and "../stages/" in body["cmd"]
+        for dep, orig_dep in zip(body.get("deps", []), orig.get("deps", [])):
+            shared = orig_dep.split("/", 1)[0] in SHARED
+            assert dep == (f"../{orig_dep}" if shared else orig_dep), (name, dep)
+        for key in ("outs", "metrics", "plots"):  # outputs stay inside the folder
+            for out in body.get(key, []):
+                path = out if isinstance(out, str) else next(iter(out))
+                assert not path.startswith(".."), (name, path)
+
+
+def test_folder_spec_errors_name_the_file(tmp_path):
+    root = _skeleton(tmp_path)
+    (root / "real/folder.yaml").write_text("profile: real\nparms: {}\n")
+    with pytest.raises(InputError, match=r"real/folder.yaml: unknown keys \['parms'\]"):
+        write_pipeline(root / "real", root=root)
+    (root / "real/folder.yaml").write_text("profile: real\nparams: {seeds: zero}\n")
+    with pytest.raises(ParamsError, match="real/folder.yaml: key 'seeds' must be a list"):
+        write_pipeline(root / "real", root=root)
+    assert not (root / "real/dvc.yaml").exists()  # nothing written
+
+
+@pytest.mark.skipif(not (ROOT / "real/metrics/evaluate/judges.json").exists(), reason="real/ results not committed")
+def test_real_claims_read_the_real_folder_and_never_the_demo(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code = cli(["claims", "--claims", "artifact/claims/real.yaml"])
+    out = capsys.readouterr().out
+    assert code in (0, 1) and "metrics: real/metrics/" in out  # 1: some claims did not reproduce
+    for path in (ROOT / "real/metrics").rglob("*.json"):
+        prov = json.loads(path.read_text()).get("provenance")
+        if prov is not None:
+            assert prov["profile"] == "real" and prov["source"] == "dump", path
+    # the same claims against the demo's metrics stop with the provenance error
+    assert cli(["claims", "--claims", "artifact/claims/real.yaml", "--metrics", "metrics"]) == 2
+    assert "is about profile 'real'" in capsys.readouterr().err
