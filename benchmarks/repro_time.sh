@@ -7,6 +7,10 @@
 #   benchmarks/repro_time.sh                      # fresh clone of this checkout's HEAD, fresh venv
 #   REPRO_VENV=/path/to/.venv benchmarks/repro_time.sh    # reuse an installed venv (no install timing)
 #   REPRO_TARGET=split benchmarks/repro_time.sh   # reproduce up to one stage only (a quick check)
+#   REPRO_TARGET=real/dvc.yaml REPRO_OUT=benchmarks/real_repro_time.txt REDDITESS_SALT=... benchmarks/repro_time.sh
+#                                                 # the real profile's folder pipeline, on ../shared/data
+#   REPRO_SYNC=1 benchmarks/repro_time.sh         # then copy the rebuilt results (dvc.lock, metrics/,
+#                                                 # plots/, reports/) into this checkout, to commit them
 #   PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu benchmarks/repro_time.sh   # CPU torch off these machines
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,7 +32,12 @@ timed() {
 }
 
 git clone -q "$here" "$work/repo"
+# the shared real records beside the checkout, where real/params.yaml looks for them (../../shared/data)
+[ -d "$here/../shared" ] && ln -s "$(cd "$here/../shared" && pwd)" "$work/shared"
 cd "$work/repo"
+# a folder pipeline's results are in its folder (real/dvc.yaml: real/dvc.lock, real/metrics ...)
+folder=""
+case "${REPRO_TARGET:-}" in */dvc.yaml) folder="${REPRO_TARGET%dvc.yaml}" ;; esac
 {
   echo "# benchmarks/repro_time.sh, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD)"
   echo "machine: $(lscpu | awk -F': +' '/Model name/ {print $2; exit}'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -srm)"
@@ -47,10 +56,17 @@ cd "$work/repo"
   timed "dvc-repro-again" dvc repro ${REPRO_TARGET:+"$REPRO_TARGET"}
   echo "stages run again: $(grep -o "Running stage" "$work/dvc-repro-again.log" | wc -l)"
   # The committed results (metrics, plots, reports) and dvc.lock against what this rebuild wrote.
-  changed="$(git status --porcelain -- dvc.lock metrics plots reports | grep -v 'reports/generate_speed/' || true)"
+  changed="$(git status --porcelain -- "${folder}dvc.lock" "${folder}metrics" "${folder}plots" "${folder}reports" \
+    | grep -v 'reports/generate_speed/' || true)"
   if [ -z "$changed" ]; then
-    echo "committed results reproduced: dvc.lock, metrics/, plots/, reports/ byte-identical (reports/generate_speed/ is timing)"
+    echo "committed results reproduced: ${folder}dvc.lock, ${folder}metrics/, ${folder}plots/, ${folder}reports/ byte-identical (reports/generate_speed/ is timing)"
   else
     echo "committed results NOT reproduced: $(echo "$changed" | wc -l) files differ: $(echo "$changed" | awk '{print $2}' | head -12 | tr '\n' ' ')"
   fi
 } | tee "$out"
+if [ "${REPRO_SYNC:-0}" = 1 ]; then
+  for rel in "${folder}dvc.lock" "${folder}metrics" "${folder}plots" "${folder}reports"; do
+    rm -rf "${here:?}/$rel" && cp -r "$work/repo/$rel" "$here/$rel"
+  done
+  echo "synced ${folder}dvc.lock, ${folder}metrics/, ${folder}plots/, ${folder}reports/ into $here"
+fi

@@ -80,6 +80,16 @@ def read_generations(seeds: list[int]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def modes_line(modes: dict[str, str], source: str) -> str:
+    """The report's line on each arm's most common sentence, quoted only from the simulator: on real
+    data the stock and longest arms answer with training comments and a policy can repeat one, and
+    no real text goes into the repository (reports are committed)."""
+    if source != "demo":
+        return ("Most common sentences: not quoted (real data: the stock and longest arms answer with real comments, "
+                "and a policy can repeat its training text); their shares are in the table.")
+    return "Most common sentence per arm (first replicate): " + "; ".join(f"{a}: “{m}”" for a, m in modes.items())
+
+
 @stage
 def main() -> None:
     from sklearn.metrics import balanced_accuracy_score
@@ -250,7 +260,7 @@ def report(arm_figs, arm_seeds, pair_figs, judges, crisis, modes, scored, params
                        f"{f(d['distinct2'])} | {fig(d, 'kl_to_sft')} | {healthy} |")
     lines += ["", f"Unhealthy: an RL arm whose cut-off or mode-sentence share exceeds SFT's by more than "
               f"{params.evaluate.health_margin}; its gains are more likely reward hacking than support.", "",
-              "Most common sentence per arm (first replicate): " + "; ".join(f"{a}: “{m}”" for a, m in modes.items()), ""]
+              modes_line(modes, params.collect.source), ""]
     for v in verdicts:
         lines += [f"## Comparisons by the {NAMES[v]}", "",
                   "| comparison | difference | usable only | length-controlled | win rate |", "|---|---:|---:|---:|---:|"]

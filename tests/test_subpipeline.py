@@ -93,3 +93,51 @@ def test_real_claims_read_the_real_folder_and_never_the_demo(capsys, monkeypatch
     # the same claims against the demo's metrics stop with the provenance error
     assert cli(["claims", "--claims", "artifact/claims/real.yaml", "--metrics", "metrics"]) == 2
     assert "is about profile 'real'" in capsys.readouterr().err
+
+
+def _words(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"[a-z']+", text.lower())
+
+
+@pytest.mark.skipif(not (ROOT / "real/metrics").is_dir(), reason="real/ results not committed")
+def test_no_real_text_in_the_committed_real_results(shared_data):
+    """No run of 8 words from the shared real records appears in any committed file under real/."""
+    import subprocess
+
+    grams = set()
+    for path in sorted(shared_data.glob("*/*.ndjson")):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            for key in ("title", "selftext", "body"):
+                if isinstance(record.get(key), str):
+                    w = _words(record[key])
+                    grams.update(tuple(w[i:i + 8]) for i in range(len(w) - 7))
+    tracked = subprocess.run(["git", "ls-files", "real"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    leaks = {}
+    for rel in tracked:
+        path = ROOT / rel
+        if path.is_symlink() or not path.is_file():
+            continue
+        w = _words(path.read_text(encoding="utf-8", errors="ignore"))
+        hits = sum(tuple(w[i:i + 8]) in grams for i in range(len(w) - 7))
+        if hits:
+            leaks[rel] = hits
+    assert len(tracked) > 50 and not leaks
+
+
+def test_reports_quote_sentences_from_the_simulator_only():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("evaluate_stage", ROOT / "stages/evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    modes = {"stock": "a sentence someone wrote", "sft": "another one"}
+    assert "“a sentence someone wrote”" in module.modes_line(modes, "demo")
+    for source in ("dump", "praw"):
+        line = module.modes_line(modes, source)
+        assert "someone" not in line and "another" not in line and "not quoted" in line

@@ -424,14 +424,14 @@ def verdict_table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def pipeline_root(path: Path) -> Path:
+def pipeline_root(path: Path, root: Path = Path(".")) -> Path:
     """The pipeline folder whose ``metrics/`` and ``dvc.lock`` the claims file's claims are about:
     its ``pipeline:`` key (``real`` for the real-data profile's folder pipeline), else the top."""
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     folder = raw.get("pipeline", ".")
     if not isinstance(folder, str) or not folder or folder.startswith(("/", "..")):
         raise InputError(f"{path}: 'pipeline' names a folder of this repository (e.g. real), got {folder!r}")
-    if folder != "." and not (Path(folder) / "dvc.yaml").exists():
+    if folder != "." and not (root / folder / "dvc.yaml").exists():
         raise InputError(f"{path}: pipeline {folder!r} has no {Path(folder) / 'dvc.yaml'}")
     return Path(folder)
 

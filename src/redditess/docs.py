@@ -198,14 +198,17 @@ def gen_sizes(src: Sources, *_: str) -> str:
 def gen_metric(src: Sources, name: str = "", fmt: str = ".4g", *_: str) -> str:
     from redditess.claims import load_metrics_file
 
-    if "." not in name:
-        raise InputError(f"block 'metric {name}': name a metric as <metrics file stem>.<key>")
-    stem, key = name.split(".", 1)
-    rel = f"metrics/{stem}.json"
+    # `<folder>:<stem>.<key>` reads a folder pipeline's metrics (real:classifier.test_roc_auc)
+    folder, _, rest = name.rpartition(":")
+    if "." not in rest:
+        raise InputError(f"block 'metric {name}': name a metric as [<pipeline folder>:]<metrics file stem>.<key>")
+    stem, key = rest.split(".", 1)
+    base = f"{folder}/metrics" if folder else "metrics"
+    rel = f"{base}/{stem}.json"
     if not (src.root / rel).exists():
-        src.path(f"metrics/{stem}")  # per-replicate files: metrics/<stem>/<i>.json
-        rel = f"metrics/{stem}/"
-    value = load_metrics_file(src.root / "metrics", stem).get(key)
+        src.path(f"{base}/{stem}")  # per-replicate files: metrics/<stem>/<i>.json
+        rel = f"{base}/{stem}/"
+    value = load_metrics_file(src.root / base, stem).get(key)
     if not isinstance(value, (int, float)):
         raise InputError(f"{rel}: no number under {key!r} (needed by the generated block 'metric {name}')")
     return format(value, fmt)
@@ -298,14 +301,15 @@ def gen_paper_scale_gpu(src: Sources, *_: str) -> str:
 # --- the claims ---------------------------------------------------------------------------------
 
 def _claims(src: Sources, claims_file: str = DEFAULT_CLAIMS):
-    from redditess.claims import check, load_claims, load_scope, metric_stems
+    from redditess.claims import check, load_claims, load_scope, metric_stems, pipeline_root
 
     path = src.path(claims_file)
     claims = load_claims(path)
+    base = (pipeline_root(path, src.root) / "metrics").as_posix()  # the claims file's pipeline folder
     for stem in sorted(set(metric_stems(claims))):
-        if not (src.root / "metrics" / f"{stem}.json").exists() and not (src.root / "metrics" / stem).is_dir():
-            src.path(f"metrics/{stem}.json")  # raises, naming the file
-    return check(claims, src.root / "metrics", load_scope(path))
+        if not (src.root / base / f"{stem}.json").exists() and not (src.root / base / stem).is_dir():
+            src.path(f"{base}/{stem}.json")  # raises, naming the file
+    return check(claims, src.root / base, load_scope(path))
 
 
 def gen_claims(src: Sources, claims_file: str = DEFAULT_CLAIMS, *_: str) -> str:
