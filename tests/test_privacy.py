@@ -280,11 +280,13 @@ def test_collect_drops_cycles_in_bounded_time(tmp_path, monkeypatch, takedown):
 PRIVATE_PATHS = ["dumps/RC_2024-01.zst", "ledgers/gpt4o.jsonl", "annotation/sample.csv", "annotation/form.html",
                  ".cache/praw/journal.json", ".dvc/cache/files/md5/ab/cdef0123", ".dvc/config.local", ".dvc/tmp/lock",
                  ".redditess-tmp/collect/records.sqlite", "data/raw/RC.parquet", "data/votes/.op_reply.parquet.x1.tmp",
-                 "models/sft/0/model.safetensors", ".env"]
+                 "models/sft/0/model.safetensors", ".env",
+                 # the real profile's folder pipeline: its data, models and ledgers hold real text
+                 "real/data/raw/RC.parquet", "real/models/sft/0/model.safetensors", "real/ledgers/second_judge.jsonl"]
 # Results (counts, rates, reports) are committed to git, never pushed to the DVC remote: they go into
 # the image too, or `dvc pull` there would leave every stage to re-run. dumps/ keeps its README (collect
 # hashes the folder as a dependency; without it the entry point's first stage stops).
-RESULTS = ["metrics/collect.json", "reports/threads.md", "plots/evaluate.csv"]
+RESULTS = ["metrics/collect.json", "reports/threads.md", "plots/evaluate.csv", "real/metrics/threads.json", "real/dvc.lock"]
 PUBLIC_PATHS = ["params.yaml", "dvc.yaml", "src/redditess/privacy.py", "stages/collect.py", "takedown.txt",
                 "docker/entrypoint.sh", "requirements.txt", "pyproject.toml", "dumps/README.md", *RESULTS]
 
@@ -302,7 +304,7 @@ def test_docker_build_context_holds_no_private_path(tmp_path):
     assert set(PUBLIC_PATHS) <= context
     real = exclude_paths(str(ROOT), list(patterns), dockerfile="docker/Dockerfile.cpu")
     private_roots = ("dumps/", "ledgers/", "annotation/", ".cache/", ".dvc/cache/", ".dvc/tmp/", ".redditess-tmp/",
-                     "data/", "models/", ".git/", ".venv/")
+                     "data/", "models/", ".git/", ".venv/", "real/data/", "real/models/", "real/ledgers/")
     assert not [p for p in real if (p.startswith(private_roots) and p != "dumps/README.md") or p in (".dvc/config.local", ".env")]
     assert {"dumps/README.md", "metrics/collect.json", "dvc.lock"} <= real
 

@@ -141,3 +141,15 @@ def test_reports_quote_sentences_from_the_simulator_only():
     for source in ("dump", "praw"):
         line = module.modes_line(modes, source)
         assert "someone" not in line and "another" not in line and "not quoted" in line
+
+
+@pytest.mark.skipif(not (ROOT / "real/metrics/threads.json").exists(), reason="real/ results not committed")
+def test_docs_blocks_read_the_real_folder():
+    from redditess.docs import Sources, gen_claims_count, gen_metric
+
+    src = Sources(ROOT)
+    units = json.loads((ROOT / "real/metrics/threads.json").read_text())["units"]
+    assert gen_metric(src, "real:threads.units", ".0f") == f"{units:.0f}"
+    assert gen_metric(src, "threads.units", ".0f") != "" and "of 5 claims" in gen_claims_count(src, "artifact/claims/real.yaml")
+    with pytest.raises(InputError, match="real/metrics/nosuch"):
+        gen_metric(src, "real:nosuch.units")

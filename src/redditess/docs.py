@@ -14,10 +14,11 @@ command with one line naming the file (``error: metrics/evaluate/judges.json: mi
 page is never written from partial results.
 
 Blocks (:data:`GENERATORS`): ``claims`` (the verdict table of the default profile's claims, from
-``redditess claims``'s check), ``claims-count``, ``failures`` (every claim that did not reproduce and
-why), ``repro-time`` / ``replicate-time`` (the rebuild's measured time and memory), ``sizes`` (data
+``redditess claims``'s check; ``claims-count FILE`` another claims file's), ``failures`` (every claim
+that did not reproduce and why), ``repro-time`` / ``replicate-time`` (the rebuild's measured time and
+memory; ``repro-wall`` its wall time in one line), ``sizes`` (data
 and models in dvc.lock), ``claim-costs`` (per claim: the command, the stages, the measured time and
-memory), ``metric STEM.KEY [FORMAT]`` (one figure), ``pii``, ``threads-scale``, ``judge-throughput``,
+memory), ``metric [FOLDER:]STEM.KEY [FORMAT]`` (one figure; ``real:`` from real/metrics), ``pii``, ``threads-scale``, ``judge-throughput``,
 ``dump-ingest``, ``paper-scale-cpu``, ``paper-scale-gpu`` (the benchmark tables), ``docs-index`` (the
 table of docs/ pages).
 """
@@ -42,7 +43,7 @@ PAGES = {
     "reviewers.md": "the remote and the archived copy: pull the results, reproduce nothing, check",
     "pipeline.md": "every stage, its outputs, the two judges, configuration and determinism",
     "demo-testbed.md": "the seeded simulator and its gold oracle: what the demo can and cannot show",
-    "real-data.md": "dump files, the live API, rehydration, the OP-reply labeler on real replies, human validation",
+    "real-data.md": "dump files, the live API, the OP-reply labeler, the committed real-profile results (real/), human validation",
     "llm-judges.md": "LLM judges: endpoints, ledgers, cost, correlated judges",
     "privacy.md": "minimisation, pseudonyms, the PII scrubber and its benchmark, takedowns",
     "paper-profile.md": "the paper profile: GPUs, precision, LoRA, several GPUs, hub models",
@@ -129,6 +130,9 @@ def repro_time(src: Sources) -> dict:
             out["stages"] = int(line.split(": ", 1)[1])
         elif line.startswith("committed results"):
             out["committed"] = line
+    for line in lines[1:]:  # REPRO_VENV: an installed venv reused, the install not timed
+        if line.startswith("install: skipped"):
+            out["install"] = None
     for key in ("install", "dvc-repro", "machine"):
         if key not in out:
             raise InputError(f"{rel}: no '{key}' line")
@@ -157,12 +161,14 @@ def replicate_time(src: Sources) -> dict:
 
 def gen_repro_time(src: Sources, *_: str) -> str:
     t = repro_time(src)
-    (install, install_rss), (repro, repro_rss) = t["install"], t["dvc-repro"]
-    lines = [f"Measured by `benchmarks/repro_time.sh` (a fresh clone, a fresh venv, each step under `/usr/bin/time -v`) "
+    repro, repro_rss = t["dvc-repro"]
+    install = (f"{duration(t['install'][0])} | {t['install'][1]:.2f} GiB" if t["install"]
+               else "not timed (an installed venv reused: `REPRO_VENV`) | —")
+    lines = [f"Measured by `benchmarks/repro_time.sh` (a fresh clone, each step under `/usr/bin/time -v`) "
              f"at commit {t['commit']}, {t['date']}, on {t['machine']}" + (f" ({t['python']})" if "python" in t else "")
              + f"; from `{t['file']}`:", "",
              "| step | wall-clock | peak memory (largest process) |", "|---|---:|---:|",
-             f"| install (`pip install -r requirements.txt`) | {duration(install)} | {install_rss:.2f} GiB |",
+             f"| install (`pip install -r requirements.txt`) | {install} |",
              f"| `dvc repro` ({t.get('stages', '?')} stages) | {duration(repro)} | {repro_rss:.2f} GiB |"]
     if "dvc-repro-again" in t:
         again, again_rss = t["dvc-repro-again"]
@@ -171,6 +177,13 @@ def gen_repro_time(src: Sources, *_: str) -> str:
         lines += ["", f"That run's comparison with the results committed at the time: {t['committed'].split(': ', 1)[-1]}"
                   if ":" in t["committed"] else t["committed"]]
     return "\n".join(lines)
+
+
+def gen_repro_wall(src: Sources, *_: str) -> str:
+    """One line: the fresh-clone `dvc repro`'s wall time, where and when (the table: ``repro-time``)."""
+    t = repro_time(src)
+    return (f"{duration(t['dvc-repro'][0])} ({t.get('stages', '?')} stages, commit {t['commit']}, "
+            f"{t['machine'].split(',')[0]} {t['machine'].split(',')[1].strip()}; `{t['file']}`)")
 
 
 def gen_replicate_time(src: Sources, *_: str) -> str:
@@ -465,7 +478,7 @@ def gen_docs_index(src: Sources, *_: str) -> str:
 
 
 GENERATORS: dict[str, Callable[..., str]] = {
-    "claims": gen_claims, "claims-count": gen_claims_count, "failures": gen_failures, "claim-costs": gen_claim_costs,
+    "claims": gen_claims, "claims-count": gen_claims_count, "repro-wall": gen_repro_wall, "failures": gen_failures, "claim-costs": gen_claim_costs,
     "repro-time": gen_repro_time, "replicate-time": gen_replicate_time, "sizes": gen_sizes, "metric": gen_metric,
     "pii": gen_pii, "threads-scale": gen_threads_scale, "judge-throughput": gen_judge_throughput,
     "dump-ingest": gen_dump_ingest, "paper-scale-cpu": gen_paper_scale_cpu, "paper-scale-gpu": gen_paper_scale_gpu,
