@@ -51,8 +51,21 @@ case "${REPRO_TARGET:-}" in */dvc.yaml) folder="${REPRO_TARGET%dvc.yaml}" ;; esa
     timed install bash -c "'$venv/bin/pip' install -q -U pip==26.3 && '$venv/bin/pip' install -q -r requirements.txt && '$venv/bin/pip' install -q --no-deps -e ."
   fi
   export PATH="$venv/bin:$PATH" PYTHONPATH="$work/repo/src" DVC_NO_ANALYTICS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-  timed "dvc-repro${REPRO_TARGET:+-$REPRO_TARGET}" dvc repro ${REPRO_TARGET:+"$REPRO_TARGET"}
-  echo "stages run: $(grep -o "Running stage" "$work"/dvc-repro*.log | wc -l)"
+  # each line of dvc's output stamped with the time it arrived: a stage lasts from its "Running
+  # stage" line to the next one's (or the end), which gives the per-stage table below
+  label="dvc-repro${REPRO_TARGET:+-${REPRO_TARGET//\//_}}"
+  timed "$label" bash -c 'set -o pipefail; dvc repro "$@" 2>&1 | python -u -c "
+import sys, time
+for line in sys.stdin:
+    print(f\"{time.time():.1f} {line}\", end=\"\", flush=True)
+print(f\"{time.time():.1f} END\")"' _ ${REPRO_TARGET:+"$REPRO_TARGET"}
+  echo "stages run: $(grep -c "Running stage" "$work/$label.log")"
+  # seconds per stage, then per stage summed over its replicates (sft@0 + sft@1 + ... = sft)
+  awk '/Running stage|END$/ { if (name != "") { s = $1 - start; printf "stage %s: %.0f s\n", name, s; tot[base] += s }
+         if ($0 ~ /END$/) exit; match($0, /stage .[^:]*:/); name = substr($0, RSTART + 7, RLENGTH - 9); start = $1
+         base = name; sub(/@.*/, "", base); if (!(base in tot)) { order[++n] = base; tot[base] = 0 } }
+       END { for (i = 1; i <= n; i++) if (order[i] != "") printf "all replicates of %s: %.0f s\n", order[i], tot[order[i]] }' \
+    "$work/$label.log"
   timed "dvc-repro-again" dvc repro ${REPRO_TARGET:+"$REPRO_TARGET"}
   echo "stages run again: $(grep -o "Running stage" "$work/dvc-repro-again.log" | wc -l)"
   # The committed results (metrics, plots, reports) and dvc.lock against what this rebuild wrote.

@@ -7,17 +7,20 @@ early-stopped on the validation posts, or a fine-tuned encoder) on the judge's o
 Reads ``data/split/``; writes ``models/classifier/`` (``judge.json`` and the head or the weights), ``metrics/classifier.json``
 (accuracy, F1, macro-F1, balanced accuracy and ROC-AUC on test, the last three with 95% CIs from
 resampling test posts; accuracy on its golden subset; and the same figures of the trivial baselines
-on the same comments, ``baseline_constant_*`` and ``baseline_words_*``: ``redditess.baselines``) and
-``plots/classifier_loss.csv``.
+on the same comments, ``baseline_constant_*`` and ``baseline_words_*``: ``redditess.baselines``; the
+paired AUC difference from the word count with its CI; the class counts; and ``beats_baselines``
+with its reason: false unless both CIs clear their baseline) and ``plots/classifier_loss.csv``.
 """
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, roc_auc_score
 
-from redditess.baselines import classifier_baselines, word_counts
+from redditess.baselines import beats_baselines, classifier_baselines, paired_margin, word_counts
 from redditess.config import load_params
 from redditess.guards import require_two_classes
 from redditess.io import atomic_path, read_table, write_csv, write_metrics
@@ -25,6 +28,7 @@ from redditess.runtime import InputError, derive_seed, seed_everything, stage
 from redditess.split import prompt_text
 from redditess.stats import cluster_bootstrap_ci
 
+log = logging.getLogger("classifier")
 COLUMNS = ["post_id", "comment_id", "post_title", "post_body", "comment_body", "label", "golden"]
 
 
@@ -77,6 +81,19 @@ def main() -> None:
             cluster_bootstrap_ci(fn, posts, params.evaluate.bootstrap, rng) if both else (float("nan"), float("nan")))
     metrics.update(classifier_baselines(word_counts(train.comment_body), np.asarray(_xy(train)[2]), word_counts(test.comment_body),
                                         y, posts, params.evaluate.bootstrap, rng))
+    # Against each trivial classifier on the same comments: its AUC's CI above the constant's 0.5, and
+    # the paired AUC difference from the word count (same resampled posts) above 0.
+    words = metrics["baseline_words_direction"] * word_counts(test.comment_body)
+    auc = lambda s, r: roc_auc_score(y[r], s[r])  # noqa: E731
+    metrics.update(paired_margin(prob, words, auc, posts, params.evaluate.bootstrap, rng, "test_roc_auc_minus_words"))
+    train_y = np.asarray(_xy(train)[2])
+    counts = {"train_effective": int(train_y.sum()), "train_not_effective": int(len(train_y) - train_y.sum()),
+              "test_effective": int(y.sum()), "test_not_effective": int(len(y) - y.sum())}
+    metrics.update({f"{k}_comments": v for k, v in counts.items()})
+    metrics["beats_baselines"], reason = beats_baselines(
+        {"the constant classifier (ROC-AUC 0.5)": metrics["test_roc_auc_ci_low"] - 0.5,
+         "the word count": metrics["test_roc_auc_minus_words_ci_low"]}, counts)
+    (log.info if metrics["beats_baselines"] else log.warning)("classifier %s", reason)
     metrics["head_epochs"] = len(history) if cfg.regime == "features" else 0
     with atomic_path("models/classifier") as tmp:
         tmp.mkdir()

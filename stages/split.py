@@ -22,7 +22,7 @@ from __future__ import annotations
 from redditess.baselines import longer_wins_accuracy
 from redditess.config import load_params
 from redditess.dedup import duplicate_groups, normalise_text
-from redditess.guards import require_two_classes
+from redditess.guards import require_per_class, require_two_classes
 from redditess.io import atomic_path, read_table, write_metrics, write_table
 from redditess.runtime import InputError, derive_seed, stage
 from redditess.split import judge_posts, preference_pairs, prompt_text, second_judge_posts, split_posts
@@ -72,6 +72,13 @@ def main() -> None:
     second = second_judge_posts(sorted(rows.post_id[rows.split.isin(["train", "judge_train"])].unique()), held,
                                 params.split.second_judge_share, derive_seed(params.seed, "split:second_judge"), groups)
     rows.loc[rows.post_id.isin(second), "split"] = "second_judge_train"
+    # Each model's training split holds enough of both classes (after crisis posts leave training below).
+    trained = ~rows.crisis if params.crisis.exclude_from_training else rows.crisis | True
+    for name, model in (("judge_train", "classifier (the evaluation judge)"), ("train", "reward model and DPO")):
+        if name == "judge_train" and not held:
+            continue  # judge_share 0: the judge trains on `train`, checked next
+        part = rows[(rows.split == name) & trained]
+        require_per_class(part.label, params.split.min_per_class, "split", f"the {name} split", model)
     crisis_posts = set(rows.post_id[rows.crisis])
     metrics: dict[str, float] = {"crisis_posts": len(crisis_posts), "crisis_posts_excluded_from_training": 0,
                                  **dedup, **text_overlap(rows)}
@@ -97,6 +104,7 @@ def main() -> None:
             metrics[f"{name}_comments"] = len(part)
             metrics[f"{name}_posts"] = int(part.post_id.nunique())
             metrics[f"{name}_effective_rate"] = float(part.label.astype(float).mean()) if len(part) else 0.0
+            metrics[f"{name}_not_effective_comments"] = int((part.label.astype(int) == 0).sum())
             metrics[f"{name}_pairs"] = len(pairs)
             # The length-only reward on the same pairs: the bar a reward model and DPO must clear.
             metrics[f"baseline_longer_wins_{name}_pairs"] = longer_wins_accuracy(pairs.chosen.tolist(), pairs.rejected.tolist())

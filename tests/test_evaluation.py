@@ -194,3 +194,28 @@ def test_arm_and_comparison_figures_over_two_replicates_of_written_responses():
     arms["rl"] = dict(arms["base"])
     mark_health(arms, ["rl"], 0.05)
     assert arms["rl"]["healthy"] == 0.0 and arms["rl"]["truncated_share_minus_sft"] == 1.0
+
+
+def test_a_model_beats_a_baseline_only_when_the_paired_margins_ci_clears_zero():
+    from sklearn.metrics import roc_auc_score
+
+    from redditess.baselines import beats_baselines, paired_margin
+
+    rng = np.random.default_rng(0)
+    posts = np.repeat(np.arange(100), 2)
+    y = np.tile([0, 1], 100)
+    good = y + rng.normal(0, 0.5, len(y))      # separates the classes
+    noise = rng.normal(0, 1, len(y))           # does not
+    auc = lambda s, r: roc_auc_score(y[r], s[r])  # noqa: E731
+    clear = paired_margin(good, noise, auc, posts, 300, np.random.default_rng(1), "m")
+    assert clear["m_ci_low"] > 0 and clear["m"] > clear["m_ci_low"]
+    same = paired_margin(noise, noise + rng.normal(0, 1e-3, len(y)), auc, posts, 300, np.random.default_rng(1), "m")
+    assert same["m_ci_low"] <= 0 <= same["m_ci_high"]
+    flag, reason = beats_baselines({"the word count": clear["m_ci_low"]}, {"test_not_effective": 100})
+    assert flag == 1 and reason.startswith("beats the word count")
+    flag, reason = beats_baselines({"chance": 0.1, "the word count": same["m_ci_low"]}, {"test_not_effective": 1})
+    assert flag == 0 and "does not beat the word count" in reason and "chance" not in reason and "test_not_effective 1" in reason
+    # one class only (the real test split can come close): undefined, and so not beaten
+    one_class = paired_margin(np.ones(4), np.zeros(4), lambda s, r: roc_auc_score(np.ones(4)[r], s[r]), np.arange(4), 50,
+                              np.random.default_rng(1), "m")
+    assert np.isnan(one_class["m"]) and beats_baselines({"x": one_class["m_ci_low"]}, {})[0] == 0

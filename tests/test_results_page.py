@@ -56,12 +56,23 @@ def render(repo: Path, out: Path, screenshot: Path | None = None) -> tuple[str, 
     return page.read_text(encoding="utf-8"), parser
 
 
+def pipelines() -> list[Path]:
+    """Every dvc.yaml DVC collects (the demo's and the folder pipelines', e.g. real/): one page draws all."""
+    return sorted(p.relative_to(ROOT) for p in ROOT.glob("*dvc.yaml")) + sorted(p.relative_to(ROOT) for p in ROOT.glob("*/dvc.yaml"))
+
+
 def test_the_results_page_renders_every_chart_once_offline(tmp_path):
-    spec = yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"]
-    charts = [next(iter(p)) for p in spec if isinstance(p, dict)]
-    images = [p for p in spec if isinstance(p, str)]
-    files = {f for p in spec if isinstance(p, dict) for f in (next(iter(p.values()))["y"] or {})} | set(images)
-    absent = sorted(f for f in files if not (ROOT / f).exists())
+    charts, images, files = [], [], set()
+    for dvc_yaml in pipelines():
+        spec = yaml.safe_load((ROOT / dvc_yaml).read_text())["plots"]
+        folder = dvc_yaml.parent
+        # DVC names a chart on a page of several dvc.yaml files by the file: `real/dvc.yaml` -> `real_dvc_yaml__<name>`
+        prefix = str(dvc_yaml).replace("/", "_").replace(".", "_") + "__"
+        charts += [prefix + next(iter(p)) for p in spec if isinstance(p, dict)]
+        images += [folder / p for p in spec if isinstance(p, str)]
+        files |= {folder / f for p in spec if isinstance(p, dict) for f in (next(iter(p.values()))["y"] or {})}
+    assert Path("dvc.yaml") in pipelines() and len(pipelines()) >= 2, pipelines()
+    absent = sorted(str(f) for f in files | set(images) if not (ROOT / f).exists())
     assert not absent, f"{absent}: the committed results are missing (git-tracked; `dvc repro` rebuilds them)"
 
     shot = tmp_path / "plots_offline.png"  # not into the repository: no stage rebuilds a screenshot, so none is committed

@@ -107,3 +107,35 @@ def test_a_duplicate_group_never_spans_two_splits():
     second = second_judge_posts(train, first, 0.2, seed=3, groups=groups)
     for held in (first, second):
         assert all(all(q in held for q in train if groups[q] == groups[p]) for p in held)  # whole groups
+
+
+def test_a_training_split_short_of_one_class_stops_with_one_line_naming_it():
+    import pytest
+
+    from redditess.guards import require_per_class
+    from redditess.runtime import InputError
+
+    require_per_class([1] * 20 + [0] * 5, 5, "split", "the train split", "reward model and DPO")  # enough of each
+    with pytest.raises(InputError) as err:
+        require_per_class([1] * 47 + [0], 5, "split", "the judge_train split", "classifier (the evaluation judge)")
+    msg = str(err.value)
+    assert "\n" not in msg and "judge_train" in msg and "1 'not effective' comment(s) of 48" in msg
+    assert "split.min_per_class = 5" in msg and "classifier" in msg
+
+
+def test_the_real_threads_fall_short_of_the_default_minimum_which_the_real_profile_lowers_on_purpose():
+    """The committed real/ split (all of ../shared/data) holds about one "not effective" comment per
+    training split: the default would stop it, so profiles/real.yaml sets 1 and says why."""
+    import json
+
+    import yaml
+
+    from conftest import ROOT
+
+    split = json.loads((ROOT / "real/metrics/split.json").read_text())
+    default = yaml.safe_load((ROOT / "params.yaml").read_text())["split"]["min_per_class"]
+    real = yaml.safe_load((ROOT / "real/params.yaml").read_text())["split"]["min_per_class"]
+    assert default == SplitConfig().min_per_class == 5 and real == 1
+    assert min(split["judge_train_not_effective_comments"], split["train_not_effective_comments"]) < default
+    assert min(split["judge_train_not_effective_comments"], split["train_not_effective_comments"]) >= real
+    assert "min_per_class: 1" in (ROOT / "profiles/real.yaml").read_text()

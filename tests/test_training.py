@@ -310,3 +310,35 @@ def test_the_classifier_trains_the_same_whatever_the_callers_random_state(regime
     assert np.array_equal(scores[0], scores[1]) and (history or regime == "finetune")  # finetune logs every 10 steps
     judge.save(tmp_path, judge_spec(cfg))
     assert np.allclose(load_judge(tmp_path).score(prompts, texts), scores[1], atol=1e-6)
+
+
+def test_a_short_run_logs_every_step_and_a_long_one_about_fifty_points(tmp_path):
+    """The training curves `dvc plots show` draws come from the trainer's log: with a fixed
+    `logging_steps: 10` a 7-step run (the real profile's 53 reward-model pairs) logged nothing and its
+    chart was empty. The shared arguments log a ratio of the run's steps, and its first step."""
+    import torch
+    from transformers import Trainer, TrainingArguments
+
+    from redditess.training import common_args, log_history_rows
+
+    class Line(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x, y):
+            return {"loss": ((self.w * x - y) ** 2).mean()}
+
+    def logged(n: int) -> list[dict]:
+        data = [{"x": torch.tensor([float(i)]), "y": torch.tensor([2.0 * i])} for i in range(n)]
+        args = common_args(0, epochs=1, batch_size=1, learning_rate=1e-3)
+        args.update(output_dir=str(tmp_path / f"run{n}"), disable_tqdm=True)
+        trainer = Trainer(model=Line(), args=TrainingArguments(**args), train_dataset=data)
+        trainer.train()
+        return log_history_rows(trainer.state.log_history, ["loss"])
+
+    assert [r["step"] for r in logged(7)] == [1, 2, 3, 4, 5, 6, 7]
+    long = logged(500)
+    assert 45 <= len(long) <= 60 and long[0]["step"] == 1
+    with pytest.raises(InputError, match="training logged no loss"):
+        log_history_rows([{"train_runtime": 0.1, "step": 0}], ["loss"])

@@ -84,6 +84,34 @@ def classifier_baselines(train_words: np.ndarray, train_labels: np.ndarray, test
     return out
 
 
+def paired_margin(model: np.ndarray, baseline: np.ndarray, stat, clusters: np.ndarray, n_boot: int,
+                  rng: np.random.Generator, key: str) -> dict[str, float]:
+    """``stat(model) - stat(baseline)`` on the same rows, with a 95% CI from resampling whole posts
+    (``clusters``) once for both: the model beats the baseline when the CI's low end is above 0.
+    ``stat(scores, rows)`` is e.g. a ROC-AUC or a mean; undefined resamples are skipped."""
+    from redditess.stats import cluster_bootstrap_ci
+
+    rows = np.arange(len(model))
+    try:
+        value = float(stat(model, rows) - stat(baseline, rows))
+    except ValueError:  # one class only
+        return {key: float("nan"), f"{key}_ci_low": float("nan"), f"{key}_ci_high": float("nan")}
+    low, high = cluster_bootstrap_ci(lambda r: stat(model, r) - stat(baseline, r), clusters, n_boot, rng)
+    return {key: value, f"{key}_ci_low": low, f"{key}_ci_high": high}
+
+
+def beats_baselines(margins: dict[str, float], counts: dict[str, int]) -> tuple[int, str]:
+    """(1 when every 95% CI low end of (model − baseline) in ``margins``, named by the baseline, is
+    above 0, else 0; a one-line reason naming what was not cleared and the class or pair counts
+    behind the figures, few of one class being the usual cause). Metrics hold numbers only: the
+    flag goes in, the reason to the stage's log."""
+    failed = [f"{name} (margin CI low {low:+.3f})" if np.isfinite(low) else f"{name} (margin undefined)"
+              for name, low in margins.items() if not (np.isfinite(low) and low > 0)]
+    counted = ", ".join(f"{k} {v}" for k, v in counts.items())
+    head = f"does not beat {'; '.join(failed)}" if failed else f"beats {', '.join(margins)}"
+    return int(not failed), f"{head} ({counted})"
+
+
 def fpr_at_tpr(score: np.ndarray, labels: np.ndarray, tpr: float) -> float:
     """The false-positive rate of ``score >= t`` at the highest threshold t whose true-positive rate
     reaches ``tpr`` (a judge that calls nothing effective is matched by a scorer that does the same)."""
@@ -106,12 +134,17 @@ def random_labeler_agreement(p1: float, p2: float) -> dict[str, float]:
     return {"positive_agreement": pos, "negative_agreement": neg, "positive_minus_negative_agreement": pos - neg}
 
 
+def longer_wins_per_pair(chosen: list[str], rejected: list[str]) -> np.ndarray:
+    """Per pair, the length-only reward's credit: 1 when the chosen answer is longer, ½ on a tie."""
+    a, b = word_counts(chosen), word_counts(rejected)
+    return np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
+
+
 def longer_wins_accuracy(chosen: list[str], rejected: list[str]) -> float:
     """Pairwise accuracy of the length-only reward: the longer answer is preferred (ties count ½)."""
     if not chosen:
         return float("nan")
-    a, b = word_counts(chosen), word_counts(rejected)
-    return float(np.mean(np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))))
+    return float(np.mean(longer_wins_per_pair(chosen, rejected)))
 
 
 def stock_sentence(texts: list[str]) -> str:

@@ -528,6 +528,12 @@ class SplitConfig:
     dedup_min_words: int = 3
     """Texts shorter than this many words are not grouped ("thank you" under many posts is not
     leakage, and would chain them into one giant group); they are counted in ``metrics/split.json``."""
+    min_per_class: int = 5
+    """Fewest comments of each class ("effective", "not effective") the splits a model learns from
+    must hold (``judge_train`` for the classifier, ``train`` for the reward model and DPO); fewer
+    stops the split stage with one line naming the split, the class and the count. Five is the
+    smallest set on which a held-out "not" is not a single comment's luck; the real profile lowers it
+    (see profiles/real.yaml)."""
 
 
 @dataclass(frozen=True)
@@ -1005,6 +1011,7 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "split.train": FRAC, "split.val": FRAC, "split.judge_share": (0, 1, True),
     "split.second_judge_share": (0, 1, True), "second_judge.epochs": GT0,
     "split.near_duplicate_threshold": (0, 1, False), "split.dedup_min_words": GE0,
+    "split.min_per_class": GE1,
     "classifier.max_length": GE1, "classifier.epochs": GT0, "classifier.batch_size": GE1,
     "classifier.learning_rate": GT0, "classifier.max_train_examples": GE0, "classifier.head_hidden": GE1,
     "classifier.head_l2": GE0, "classifier.head_epochs": GE1, "classifier.head_patience": GE1,

@@ -62,6 +62,19 @@ def abstention_line(shares: dict[str, float]) -> str:
     return ", ".join(f"{name} {share:.0%}" for name, share in sorted(shares.items()))
 
 
+def require_per_class(labels, minimum: int, stage: str, what: str, model: str) -> None:
+    """Stop when ``labels`` (0/1) hold fewer than ``minimum`` of either class: a model that learns
+    from them would train on a handful of one class (the real threads: 1 "not effective" comment of
+    48) and its metrics would read as a finding. Names the shortfall and the param."""
+    values = [int(v) for v in labels]
+    counts = {"effective": sum(values), "not effective": len(values) - sum(values)}
+    short = {k: n for k, n in counts.items() if n < minimum}
+    if short:
+        name, n = min(short.items(), key=lambda kv: kv[1])
+        raise InputError(f"{stage}: {what} holds {n} '{name}' comment(s) of {len(values)} for the {model}, fewer than "
+                         f"split.min_per_class = {minimum} (more data, a larger share for it, or a lower split.min_per_class)")
+
+
 def require_two_classes(labels, stage: str, what: str, cause: str) -> None:
     """Stop when ``labels`` (0/1, NA dropped by the caller) is empty or holds one class."""
     values = {int(v) for v in labels}

@@ -77,10 +77,22 @@ def _rewrite_stage(stage: dict) -> dict:
     return body
 
 
-def folder_dvc_yaml(main: dict) -> dict:
-    """The main ``dvc.yaml`` (parsed) rewritten to run in a folder one level down."""
-    out = {k: v for k, v in main.items() if k != "stages"}
+def folder_dvc_yaml(main: dict, folder: str) -> dict:
+    """The main ``dvc.yaml`` (parsed) rewritten to run in ``folder``, one level down.
+
+    ``dvc plots show`` draws every ``dvc.yaml``'s charts on one page, and the two pipelines' charts
+    carry the same titles: the folder's are prefixed with its name (``real/: PPO reward ...``) so a
+    reader can tell the real profile's curves from the demo's."""
+    def titled(entry):
+        if not isinstance(entry, dict):
+            return entry
+        return {name: ({**spec, "title": f"{folder}/: {spec['title']}"} if isinstance(spec, dict) and spec.get("title") else spec)
+                for name, spec in entry.items()}
+
+    out = dict(main)  # the main file's key order
     out["stages"] = {name: _rewrite_stage(stage) for name, stage in main["stages"].items()}
+    if "plots" in main:
+        out["plots"] = [titled(entry) for entry in main["plots"]]
     return out
 
 
@@ -121,7 +133,7 @@ def write_pipeline(folder: Path, root: Path = Path(".")) -> list[Path]:
     header = HEADER.format(folder=rel, name="params.yaml", spec=f"profiles/{spec['profile']}.yaml + {rel}/folder.yaml")
     write_text(root / folder / "params.yaml", header + buf.getvalue())
     main = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))
-    dvc = yaml.safe_dump(folder_dvc_yaml(main), sort_keys=False, width=4096, allow_unicode=True)
+    dvc = yaml.safe_dump(folder_dvc_yaml(main, rel), sort_keys=False, width=4096, allow_unicode=True)
     write_text(root / folder / "dvc.yaml", HEADER.format(folder=rel, name="dvc.yaml", spec="its shared inputs named ../") + dvc)
     written = [root / folder / "params.yaml", root / folder / "dvc.yaml"]
     for name in LINKED:
