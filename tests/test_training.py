@@ -342,3 +342,35 @@ def test_a_short_run_logs_every_step_and_a_long_one_about_fifty_points(tmp_path)
     assert 45 <= len(long) <= 60 and long[0]["step"] == 1
     with pytest.raises(InputError, match="training logged no loss"):
         log_history_rows([{"train_runtime": 0.1, "step": 0}], ["loss"])
+
+
+@pytest.mark.parametrize("arch", ["llama", "default"])
+def test_samples_from_a_prompt_read_once_are_the_ones_generate_gives_from_repeated_prompts(arch, llama_dir):
+    """redditess.sampling.prefilled: best-of-n reads each prompt once and repeats its KV cache; with
+    greedy decoding (no randomness) every token equals what generate writes from n copies of the
+    left-padded prompts, for the paper-style Llama and the default tiny model."""
+    from redditess.sampling import load_causal, prefilled
+
+    if arch == "llama":
+        model, tok = load_causal(str(llama_dir), "cpu")
+    else:  # the default profile's base model: a byte-level BPE tokenizer and a small GPT-2
+        from redditess.lm import build_tiny_gpt2, train_tokenizer
+
+        tok = train_tokenizer(CORPUS * 20, 300)
+        tok.padding_side = "left"
+        model = build_tiny_gpt2(tok, 32, 2, 2, n_positions=64).eval()
+    rng = np.random.default_rng(0)
+    prompts = [rng.integers(5, 200, size=n).tolist() for n in (3, 11, 7)]
+    batch = tok.pad({"input_ids": prompts}, return_tensors="pt")
+    # the logits at every step, not only the tokens: an untrained model's greedy tokens barely depend
+    # on the positions, its logits do
+    greedy = dict(do_sample=False, max_new_tokens=12, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
+                  output_logits=True, return_dict_in_generate=True)
+    with torch.inference_mode():
+        repeated = model.generate(input_ids=batch["input_ids"].repeat_interleave(4, 0),
+                                  attention_mask=batch["attention_mask"].repeat_interleave(4, 0), **greedy)
+        once = model.generate(**prefilled(model, batch, 4), **greedy)
+    assert repeated.sequences.shape[0] == 12 and torch.equal(once.sequences, repeated.sequences)
+    assert len(once.logits) == len(repeated.logits) == 12
+    for a, b in zip(once.logits, repeated.logits, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)

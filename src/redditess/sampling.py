@@ -23,6 +23,22 @@ def load_causal(path: str, device: str):
     return AutoModelForCausalLM.from_pretrained(path).to(device).eval(), load_tokenizer(path)
 
 
+def prefilled(model, batch, copies: int) -> dict:
+    """``generate``'s inputs for ``copies`` samples per prompt with each prompt read once: the KV
+    cache of every prompt but its last token, computed for the batch and then repeated per copy, so
+    ``generate`` runs only the last prompt token and the new ones. ``num_return_sequences`` would
+    repeat the prompts first and read each of them ``copies`` times (best-of-16: a third of the
+    stage's time on CPU). Positions follow the left padding as ``generate``'s own do; greedy
+    decoding gives the same tokens either way (tests/test_training.py)."""
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    cache = model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1],
+                  use_cache=True).past_key_values
+    cache.batch_repeat_interleave(copies)
+    return {"input_ids": ids.repeat_interleave(copies, 0), "attention_mask": mask.repeat_interleave(copies, 0),
+            "past_key_values": cache}
+
+
 def sample(model, tok, prompts: list[list[int]], cfg, seed: int, num_return_sequences: int = 1, desc: str = "generate"
            ) -> tuple[list[str], list[list[int]]]:
     """Batched sampling with left padding under inference_mode (``cfg``: generate's temperature, top_p,
@@ -35,10 +51,13 @@ def sample(model, tok, prompts: list[list[int]], cfg, seed: int, num_return_sequ
     device = next(model.parameters()).device
     for start in tqdm(range(0, len(prompts), cfg.batch_size), desc=desc, unit="batch", leave=False):
         batch = tok.pad({"input_ids": prompts[start:start + cfg.batch_size]}, return_tensors="pt").to(device)
+        settings = dict(do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
+                        pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
         with torch.inference_mode():
-            out = model.generate(**batch, do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p,
-                                 max_new_tokens=cfg.max_new_tokens, pad_token_id=tok.pad_token_id,
-                                 eos_token_id=tok.eos_token_id, num_return_sequences=num_return_sequences)
+            if num_return_sequences > 1 and batch["input_ids"].shape[1] > 1:
+                out = model.generate(**prefilled(model, batch, num_return_sequences), **settings)
+            else:
+                out = model.generate(**batch, **settings, num_return_sequences=num_return_sequences)
         new = out[:, batch["input_ids"].shape[1]:]
         ended = (new == tok.eos_token_id) | (new == tok.pad_token_id)  # generated up to and with the first EOS
         lengths = torch.where(ended.any(1), ended.int().argmax(1) + 1, new.shape[1]).tolist()
