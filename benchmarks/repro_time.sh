@@ -62,7 +62,7 @@ print(f\"{time.time():.1f} END\")"' _ ${REPRO_TARGET:+"$REPRO_TARGET"}
   echo "stages run: $(grep -c "Running stage" "$work/$label.log")"
   # seconds per stage, then per stage summed over its replicates (sft@0 + sft@1 + ... = sft)
   awk '/Running stage|END$/ { if (name != "") { s = $1 - start; printf "stage %s: %.0f s\n", name, s; tot[base] += s }
-         if ($0 ~ /END$/) exit; match($0, /stage '[^']*'/); name = substr($0, RSTART + 7, RLENGTH - 8); sub(/^.*dvc\.yaml:/, "", name)
+         if ($0 ~ /END$/) exit; name = $0; sub(/^.*Running stage ./, "", name); sub(/.:[[:space:]]*$/, "", name); sub(/^.*dvc\.yaml:/, "", name)
          start = $1; base = name; sub(/@.*/, "", base); if (!(base in tot)) { order[++n] = base; tot[base] = 0 } }
        END { for (i = 1; i <= n; i++) if (order[i] != "") printf "all replicates of %s: %.0f s\n", order[i], tot[order[i]] }' \
     "$work/$label.log"
