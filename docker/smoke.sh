@@ -5,6 +5,8 @@
 #   bash docker/smoke.sh --cuda     # redditess:cuda from docker/Dockerfile.cuda (not in CI; the GPU
 #                                   # checks run only where `docker run --gpus all` sees a GPU)
 #   bash docker/smoke.sh --record   # also write the lines to benchmarks/docker_smoke[_cuda].txt
+#   bash docker/smoke.sh --twice    # and build the image a second time from scratch: both builds'
+#                                   # `pip freeze` must be equal, and their venvs' files are compared
 # Engine: the running one if `docker version` answers; otherwise Debian's docker.io (installed with
 # apt-get when dockerd is missing) is started on its own socket, data root and exec root under a
 # temporary folder, and stopped by its PID on exit. Base image: the Dockerfile's pinned BASE if it can
@@ -19,14 +21,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
-flavor=cpu record=0
+flavor=cpu record=0 twice=0
 ARGS="$*"
 COMMIT0="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([ -z "$(git status --porcelain 2>/dev/null)" ] || echo ' (with uncommitted changes)')"
 for arg in "$@"; do
   case "$arg" in
     --cuda) flavor=cuda ;;
     --record) record=1 ;;
-    *) echo "usage: docker/smoke.sh [--cuda] [--record]" >&2; exit 2 ;;
+    --twice) twice=1 ;;
+    *) echo "usage: docker/smoke.sh [--cuda] [--record] [--twice]" >&2; exit 2 ;;
   esac
 done
 DOCKERFILE="docker/Dockerfile.$flavor"
@@ -183,6 +186,8 @@ else
 # ---- build ----------------------------------------------------------------------------------
 torch_index() {
   # this machine's torch 2.13.0+cpu wheel (pip's find-links), as a PEP 503 index: <root>/torch/<wheel>
+  # (a second build reuses the index that is still serving)
+  [ -s "$tmp/torch_index" ] && [ -s "$tmp/index.pid" ] && kill -0 "$(cat "$tmp/index.pid")" 2>/dev/null && return 0
   mkdir -p "$tmp/index/torch"
   python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 --implementation cp \
     --platform manylinux_2_28_x86_64 -d "$tmp/index/torch" 'torch==2.13.0+cpu' || return 1
@@ -197,7 +202,8 @@ torch_index() {
   echo "http://127.0.0.1:$port/" >"$tmp/torch_index"
 }
 build() {
-  local args=(--network host --no-cache -f "$DOCKERFILE" -t "$IMAGE" --build-arg "BASE=$BASE")
+  local tag="${1:-$IMAGE}"
+  local args=(--network host --no-cache -f "$DOCKERFILE" -t "$tag" --build-arg "BASE=$BASE")
   if [ "$flavor" = cpu ]; then
     if torch_index; then
       args+=(--build-arg "TORCH_INDEX=$(cat "$tmp/torch_index")")
@@ -211,9 +217,28 @@ build() {
   args+=(--build-arg "SOURCE_DATE_EPOCH=$epoch" --label "org.opencontainers.image.revision=$commit"
     --label "io.redditess.requirements-sha256=$(cat requirements*.txt | sha256sum | cut -c1-64)")
   docker build "${args[@]}" .
-  detail "$IMAGE from $BASE (commit ${commit:0:12}, SOURCE_DATE_EPOCH=$epoch)"
+  detail "$tag from $BASE (commit ${commit:0:12}, SOURCE_DATE_EPOCH=$epoch)"
+}
+rebuild() {
+  # a second build of the same commit from scratch (--no-cache): the same
+  # distributions at the same versions, and how many of the venvs' files differ in content
+  build "$IMAGE-rebuild" >/dev/null
+  local tag
+  for tag in "$IMAGE" "$IMAGE-rebuild"; do
+    run_in --entrypoint cat "$tag" /opt/venv/pip-freeze.txt >"$tmp/freeze-$tag"
+    run_in --entrypoint bash "$tag" -c 'cd /opt/venv && find . -type f -print0 | sort -z | xargs -0 sha256sum' >"$tmp/files-$tag"
+  done
+  cmp -s "$tmp/freeze-$IMAGE" "$tmp/freeze-$IMAGE-rebuild" \
+    || { echo "the two builds' pip freeze differ:"; diff "$tmp/freeze-$IMAGE" "$tmp/freeze-$IMAGE-rebuild"; return 1; }
+  local n differ
+  n=$(wc -l <"$tmp/files-$IMAGE")
+  differ=$(diff "$tmp/files-$IMAGE" "$tmp/files-$IMAGE-rebuild" | grep -c '^<' || true)
+  [ "$differ" = 0 ] || diff "$tmp/files-$IMAGE" "$tmp/files-$IMAGE-rebuild" | grep '^[<>]' | head -n 20
+  detail "second build from scratch: the same pip freeze ($(wc -l <"$tmp/freeze-$IMAGE") distributions); $differ of $n venv files differ in content"
+  docker image rm -f "$IMAGE-rebuild" >/dev/null
 }
   step build build
+  [ "$twice" = 0 ] || step rebuild rebuild
   [ -s "$tmp/index.pid" ] && { kill "$(cat "$tmp/index.pid")" 2>/dev/null || true; rm -f "$tmp/index.pid"; }
 fi
 size_mb=$(( $(docker image inspect -f '{{.Size}}' "$IMAGE") / 1000000 ))
@@ -230,6 +255,11 @@ files() {
   [ ${#missing[@]} -eq 0 ] || { echo "missing from the image: ${missing[*]}"; return 1; }
   [ ${#leaked[@]} -eq 0 ] || { echo "private paths in the image: ${leaked[*]}"; return 1; }
   detail "$(wc -l <"$tmp/files") paths; dumps/README.md, metrics/, plots/, reports/ present; no private path"
+}
+sizes() {
+  # where the image's size goes: the venv's largest distributions
+  run_in --entrypoint bash "$IMAGE" -c 'cd /opt/venv/lib/python3*/site-packages && du -sm -- * | sort -rn | head -n 6' >"$tmp/du"
+  detail "venv's largest parts (MB): $(awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1}' "$tmp/du")"
 }
 imports() {
   local want_torch="2.13.0+cpu"
@@ -270,14 +300,15 @@ for path in sys.argv[2:]:
 bad, n = [], 0
 for line in open(sys.argv[1]):
     name, _, version = line.strip().split(" @ ")[0].partition("==")
-    if norm(name) in ("pip", "setuptools", "wheel", "redditess"):
+    if norm(name) == "redditess":
         continue
     n += 1
-    if lock.get(norm(name)) != version.split("+")[0]:
+    # pip at the version the Dockerfiles install; setuptools at the lock's (torch requires it)
+    if {**lock, "pip": "26.3"}.get(norm(name)) != version.split("+")[0]:
         bad.append(f"{name}=={version} (lock: {lock.get(norm(name))})")
 if bad:
     sys.exit("not at the lock's version: " + ", ".join(bad))
-print(f"pip check clean; {n} distributions, each at requirements*.txt's version")
+print(f"pip check clean; {n} distributions, each at requirements*.txt's version (pip 26.3)")
 EOF
 }
 data_stages() {
@@ -355,6 +386,7 @@ gpu() {
 }
 
 step files files
+step sizes sizes
 step imports imports
 step preflight preflight
 step pins pins

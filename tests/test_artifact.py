@@ -275,12 +275,17 @@ def test_images_install_the_same_lock_and_enter_through_the_claims_check():
         runtime = text.split("AS runtime", 1)[1]
         assert "COPY --from=build /opt/venv /opt/venv" in runtime and "pip install" not in runtime
         assert "safe.directory" in text and "SOURCE_DATE_EPOCH" in runtime
+    import tomllib
+
+    assert re.fullmatch(r"setuptools==[\d.]+", tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"][0])
     assert stages["docker/Dockerfile.cpu"] == stages["docker/Dockerfile.cuda"]  # one recipe, one layer order
     assert "-r requirements-cuda.txt" in (ROOT / "docker/Dockerfile.cuda").read_text()
     entry = (ROOT / "docker/entrypoint.sh").read_text()
     assert "redditess preflight" in entry and "redditess claims" in entry
     lock = (ROOT / "requirements.txt").read_text().splitlines()
     assert "torch==2.13.0" in lock and "trl==1.12.0" in lock
+    # pip freeze leaves setuptools out, yet torch requires it: without a pin a venv kept its own copy
+    assert "setuptools==84.2.1" in lock
 
 
 def test_ci_runs_the_image_smoke_after_the_test_suite():
@@ -291,7 +296,7 @@ def test_ci_runs_the_image_smoke_after_the_test_suite():
     text = smoke.read_text()
     # its own engine is stopped by PID on exit; every check runs in a container without network
     assert "trap cleanup EXIT" in text and "--bridge=none" in text and "docker run --rm --network none" in text
-    for name in ("step files", "step imports", "step preflight", "step pins", "step data-stages", "step pull-nothing", "step claims", "step foreign-uid"):
+    for name in ("step files", "step imports", "step preflight", "step pins", "step data-stages", "step pull-nothing", "step claims", "step foreign-uid", "step rebuild", "step sizes"):
         assert name in text
 
 

@@ -304,3 +304,30 @@ def test_the_crisis_lane_is_written_as_a_summary_and_one_file_per_arm():
                                   k.startswith(o) and len(o) > len(c) for o in CRISIS_CHECKS)}
     assert covered == set(figs)  # nothing lost
     assert len(summary) <= 40 and max(map(len, per_arm.values())) <= 40  # a few dozen columns per row
+
+
+def test_stage_times_and_smoke_records_render_from_their_files(tmp_path):
+    """repro-stages: a repro_time.sh file's per-stage lines, summed over replicates, largest first;
+    docker-smoke: a smoke record's check lines under its header. A file without them is one line."""
+    from redditess.docs import Sources, gen_docker_smoke, gen_repro_stages
+
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    (bench / "repro_time.txt").write_text(
+        "# benchmarks/repro_time.sh, 2026-01-01T00:00Z, commit abc1234\nmachine: X, 2 cores\ninstall: skipped (REPRO_VENV=v)\n"
+        "dvc-repro: wall 10:00.00, peak RSS 1.00 GiB (largest single process)\nstages run: 3\n"
+        "stage split: 30 s\nstage sft@0: 200 s\nstage sft@1: 210 s\n"
+        "all replicates of split: 30 s\nall replicates of sft: 410 s\n")
+    table = gen_repro_stages(Sources(tmp_path))
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| stage")]
+    assert rows[0] == "| sft | 2 | 6 min 50 s | 3 min 25 s | 93% |" and rows[1].startswith("| split | 1 | 30 s")
+    assert "commit abc1234" in table and "Sum: 7 min 20 s." in table
+    (bench / "docker_smoke.txt").write_text("# docker/smoke.sh --record, 2026-01-01, commit abc\n"
+                                            "ok    build                154.2s  redditess:cpu from base\n"
+                                            "FAIL  pins                   2.0s  (exit 1)\n")
+    smoke = gen_docker_smoke(Sources(tmp_path))
+    assert "| build | ok | 2 min 34 s | redditess:cpu from base |" in smoke and "| pins | FAIL | 2 s | (exit 1) |" in smoke
+    (bench / "empty.txt").write_text("# benchmarks/repro_time.sh, 2026-01-01T00:00Z, commit abc1234\n")
+    for gen in (gen_repro_stages, gen_docker_smoke):
+        with pytest.raises(InputError, match="benchmarks/empty.txt"):
+            gen(Sources(tmp_path), "benchmarks/empty.txt")

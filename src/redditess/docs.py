@@ -15,11 +15,11 @@ page is never written from partial results.
 
 Blocks (:data:`GENERATORS`): ``claims`` (the verdict table of the default profile's claims, from
 ``redditess claims``'s check; ``claims-count FILE`` another claims file's), ``failures`` (every claim
-that did not reproduce and why), ``repro-time`` / ``replicate-time`` (the rebuild's measured time and
+that did not reproduce and why), ``repro-time`` / ``repro-stages [FILE]`` (the rebuild's measured time and
 memory; ``repro-wall`` its wall time in one line), ``sizes`` (data
 and models in dvc.lock), ``claim-costs`` (per claim: the command, the stages, the measured time and
-memory), ``metric [FOLDER:]STEM.KEY [FORMAT]`` (one figure; ``real:`` from real/metrics), ``pii``, ``threads-scale``, ``judge-throughput``,
-``dump-ingest``, ``paper-scale-cpu``, ``paper-scale-gpu`` (the benchmark tables), ``docs-index`` (the
+memory), ``metric [FOLDER:]STEM.KEY [FORMAT]`` (one figure; ``real:`` from real/metrics; FORMAT ``yesno`` for a 0/1 flag), ``pii``, ``threads-scale``, ``judge-throughput``,
+``dump-ingest``, ``paper-scale-cpu``, ``paper-scale-gpu``, ``docker-smoke [FILE]`` (the benchmark tables), ``docs-index`` (the
 table of docs/ pages).
 """
 
@@ -108,19 +108,23 @@ def nbytes(n: float) -> str:
 
 # --- the benchmark files ------------------------------------------------------------------------
 
-REPRO_LINE = re.compile(r"^(?P<what>install|dvc-repro|dvc-repro-again): wall (?P<wall>[\d:.]+), peak RSS (?P<rss>[\d.]+) GiB")
+REPRO_LINE = re.compile(r"^(?P<what>install|dvc-repro-again|dvc-repro)(?:-(?!again)\S+)?: wall (?P<wall>[\d:.]+), peak RSS (?P<rss>[\d.]+) GiB")
 
 
-def repro_time(src: Sources) -> dict:
-    """benchmarks/repro_time.txt (written by benchmarks/repro_time.sh) as a dict."""
-    rel = "benchmarks/repro_time.txt"
+def repro_time(src: Sources, rel: str = "benchmarks/repro_time.txt") -> dict:
+    """A file written by benchmarks/repro_time.sh (benchmarks/repro_time.txt; the real folder
+    pipeline's benchmarks/real_repro_time.txt) as a dict."""
     lines = src.text(rel).splitlines()
     head = re.match(r"# benchmarks/repro_time.sh, (?P<date>\S+), commit (?P<commit>\S+)", lines[0] if lines else "")
     if not head:
         raise InputError(f"{rel}:1: expected '# benchmarks/repro_time.sh, <date>, commit <sha>'")
-    out: dict = {"date": head["date"], "commit": head["commit"], "file": rel}
+    out: dict = {"date": head["date"], "commit": head["commit"], "file": rel, "stage_times": {}, "stage_totals": {}}
     for line in lines[1:]:
-        if m := REPRO_LINE.match(line):
+        if m := re.match(r"^stage (?P<name>\S+): (?P<s>[\d.]+) s$", line):
+            out["stage_times"][m["name"]] = float(m["s"])
+        elif m := re.match(r"^all replicates of (?P<name>\S+): (?P<s>[\d.]+) s$", line):
+            out["stage_totals"][m["name"]] = float(m["s"])
+        elif m := REPRO_LINE.match(line):
             out[m["what"]] = (wall_seconds(m["wall"]), float(m["rss"]))
         elif line.startswith(("machine: ", "python: ")):
             out[line.split(":", 1)[0]] = line.split(":", 1)[1].strip()
@@ -137,26 +141,6 @@ def repro_time(src: Sources) -> dict:
         if key not in out:
             raise InputError(f"{rel}: no '{key}' line")
     return out
-
-
-def replicate_time(src: Sources) -> dict:
-    rel = "benchmarks/replicate_time.txt"
-    lines = src.text(rel).splitlines()
-    head = re.match(r"# benchmarks/replicate_time.sh, (?P<date>\S+), commit (?P<commit>\S+), replicate (?P<r>\d+)",
-                    lines[0] if lines else "")
-    if not head:
-        raise InputError(f"{rel}:1: expected '# benchmarks/replicate_time.sh, <date>, commit <sha>, replicate <i>'")
-    stages, loads, machine = {}, {}, ""
-    for line in lines[1:]:
-        if m := re.match(r"^(\w+): (\d+) s \(load average ([\d.]+) at start, ([\d.]+) at end\)", line):
-            stages[m[1]] = int(m[2])
-            loads[m[1]] = (float(m[3]), float(m[4]))
-        elif line.startswith("machine: "):
-            machine = line.split(": ", 1)[1]
-    if not stages:
-        raise InputError(f"{rel}: no '<stage>: <n> s (load average ...)' line")
-    return {"date": head["date"], "commit": head["commit"], "replicate": int(head["r"]), "stages": stages,
-            "loads": loads, "machine": machine, "file": rel}
 
 
 def gen_repro_time(src: Sources, *_: str) -> str:
@@ -186,13 +170,20 @@ def gen_repro_wall(src: Sources, *_: str) -> str:
             f"{t['machine'].split(',')[0]} {t['machine'].split(',')[1].strip()}; `{t['file']}`)")
 
 
-def gen_replicate_time(src: Sources, *_: str) -> str:
-    t = replicate_time(src)
-    rows = [f"| {s} | {duration(v)} | {t['loads'][s][0]:.2f} → {t['loads'][s][1]:.2f} |" for s, v in t["stages"].items()]
-    return "\n".join([f"One replicate's model stages, one by one (`benchmarks/replicate_time.sh`, replicate {t['replicate']}, "
-                      f"commit {t['commit']}, {t['date']}, {t['machine']}; from `{t['file']}`; the load average shows how "
-                      "busy the machine was):", "", "| stage | wall-clock | load average, start → end |", "|---|---:|---|",
-                      *rows, "", f"Sum: {duration(sum(t['stages'].values()))} per replicate."])
+def gen_repro_stages(src: Sources, rel: str = "benchmarks/repro_time.txt", *_: str) -> str:
+    """Each stage's wall time in a `repro_time.sh` run, summed over its replicates, largest first:
+    where a rebuild's time goes (the stage lasts from its "Running stage" line to the next one's)."""
+    t = repro_time(src, rel)
+    if not t["stage_totals"]:
+        raise InputError(f"{rel}: no 'all replicates of <stage>: <n> s' line (rerun benchmarks/repro_time.sh)")
+    total = sum(t["stage_totals"].values())
+    counts = {base: sum(1 for s in t["stage_times"] if s.split("@", 1)[0] == base) for base in t["stage_totals"]}
+    rows = [f"| {base} | {counts[base]} | {duration(secs)} | {duration(secs / max(counts[base], 1))} | {secs / total:.0%} |"
+            for base, secs in sorted(t["stage_totals"].items(), key=lambda kv: -kv[1])]
+    return "\n".join([f"Where a `dvc repro` run spent its time, stage by stage (`{rel}`, commit {t['commit']}; a stage "
+                      "lasts from its \"Running stage\" line to the next one's):", "",
+                      "| stage | runs | wall-clock, all runs | per run | share |", "|---|---:|---:|---:|---:|", *rows, "",
+                      f"Sum: {duration(total)}."])
 
 
 def gen_sizes(src: Sources, *_: str) -> str:
@@ -224,6 +215,8 @@ def gen_metric(src: Sources, name: str = "", fmt: str = ".4g", *_: str) -> str:
     value = load_metrics_file(src.root / base, stem).get(key)
     if not isinstance(value, (int, float)):
         raise InputError(f"{rel}: no number under {key!r} (needed by the generated block 'metric {name}')")
+    if fmt == "yesno":  # a 0/1 flag (beats_baselines); over replicates, the share that were 1
+        return "yes" if value == 1 else "no" if value == 0 else f"in {value:.0%} of replicates"
     return format(value, fmt)
 
 
@@ -466,6 +459,22 @@ def gen_claim_costs(src: Sources, claims_file: str = DEFAULT_CLAIMS, *_: str) ->
 
 # --- the docs index -----------------------------------------------------------------------------
 
+SMOKE_LINE = re.compile(r"^(?P<status>ok|FAIL)\s+(?P<check>\S+)\s+(?P<secs>[\d.]+)s\s+(?P<detail>.*)$")
+
+
+def gen_docker_smoke(src: Sources, rel: str = "benchmarks/docker_smoke.txt", *_: str) -> str:
+    """The checks of a recorded `docker/smoke.sh --record` run, one row each, under the run's own
+    header lines (when, which commit, the machine and its load)."""
+    lines = src.text(rel).splitlines()
+    head = [line.lstrip("# ").strip() for line in lines if line.startswith("#")]
+    rows = [m for line in lines if (m := SMOKE_LINE.match(line))]
+    if not head or not rows:
+        raise InputError(f"{rel}: expected '# docker/smoke.sh ...' header lines and 'ok|FAIL <check> <n>s <detail>' lines")
+    table = [f"| {m['check']} | {m['status']} | {duration(float(m['secs']))} | {m['detail'].replace('|', '/')} |" for m in rows]
+    return "\n".join([f"From `{rel}` ({'; '.join(head)}):", "", "| check | result | time | detail |", "|---|---|---:|---|",
+                      *table])
+
+
 def gen_docs_index(src: Sources, *_: str) -> str:
     folder = src.path("docs")
     pages = sorted((p.name for p in folder.glob("*.md")), key=lambda n: (list(PAGES).index(n) if n in PAGES else len(PAGES), n))
@@ -479,10 +488,10 @@ def gen_docs_index(src: Sources, *_: str) -> str:
 
 GENERATORS: dict[str, Callable[..., str]] = {
     "claims": gen_claims, "claims-count": gen_claims_count, "repro-wall": gen_repro_wall, "failures": gen_failures, "claim-costs": gen_claim_costs,
-    "repro-time": gen_repro_time, "replicate-time": gen_replicate_time, "sizes": gen_sizes, "metric": gen_metric,
+    "repro-time": gen_repro_time, "repro-stages": gen_repro_stages, "sizes": gen_sizes, "metric": gen_metric,
     "pii": gen_pii, "threads-scale": gen_threads_scale, "judge-throughput": gen_judge_throughput,
     "dump-ingest": gen_dump_ingest, "paper-scale-cpu": gen_paper_scale_cpu, "paper-scale-gpu": gen_paper_scale_gpu,
-    "docs-index": gen_docs_index,
+    "docs-index": gen_docs_index, "docker-smoke": gen_docker_smoke,
 }
 
 
