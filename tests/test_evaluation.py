@@ -220,3 +220,24 @@ def test_a_model_beats_a_baseline_only_when_the_paired_margins_ci_clears_zero():
     one_class = paired_margin(np.ones(4), np.zeros(4), lambda s, r: roc_auc_score(np.ones(4)[r], s[r]), np.arange(4), 50,
                               np.random.default_rng(1), "m")
     assert np.isnan(one_class["m"]) and beats_baselines({"x": one_class["m_ci_low"]}, {})[0] == 0
+
+
+@pytest.mark.parametrize("folder", ["", "real/"])
+def test_the_committed_model_metrics_flag_beating_their_baselines_exactly_when_the_margins_clear_zero(folder):
+    """metrics/classifier.json and metrics/reward_model/<i>.json, as the stages wrote them for the demo
+    and for real/: the flag is 1 exactly when every margin's CI low end is above 0, and the class
+    counts add up to the test set."""
+    import json
+
+    from conftest import ROOT
+
+    c = json.loads((ROOT / f"{folder}metrics/classifier.json").read_text())
+    assert c["test_effective_comments"] + c["test_not_effective_comments"] == c["test_n"]
+    assert c["beats_baselines"] == int(c["test_roc_auc_ci_low"] > 0.5 and c["test_roc_auc_minus_words_ci_low"] > 0)
+    files = sorted((ROOT / f"{folder}metrics/reward_model").glob("*.json"))
+    assert files
+    for f in files:
+        r = json.loads(f.read_text())
+        assert r["test_pairwise_accuracy_ci_low"] <= r["test_pairwise_accuracy"] <= r["test_pairwise_accuracy_ci_high"]
+        assert r["beats_baselines"] == int(r["test_pairwise_accuracy_ci_low"] > 0.5
+                                           and r["test_pairwise_accuracy_minus_longer_wins_ci_low"] > 0), f.name
