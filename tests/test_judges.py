@@ -215,7 +215,9 @@ def test_a_retry_overtakes_the_first_attempts_still_queued(tmp_path):
 def test_aimd_cuts_the_requests_in_flight_under_a_429_storm(tmp_path):
     in_flight = {}
     for p429 in (0.0, 0.5):
-        with FakeOpenAI(seed=5, p429=p429, delay=0.03) as server:
+        # 0.1 s per answer: long beside a loaded 2-core client's own per-request work, so with no 429
+        # all 16 workers are in flight at once (at 0.03 s a busy CI machine saw only 12)
+        with FakeOpenAI(seed=5, p429=p429, delay=0.1) as server:
             cfg = _cfg(server.url, concurrency=16, max_retries=30, backoff_seconds=0.005)
             entries, stats = judge_all(cfg, _bodies(cfg, 96), tmp_path / f"l{p429}.jsonl", seed=0)
         assert len(entries) == 96
