@@ -17,7 +17,8 @@
 # Environment: SMOKE_KEEP=1 keeps the temporary folder (and a started engine's images are lost
 # anyway when it stops); SMOKE_CACHE=<dir> keeps the local base's tarball there between runs;
 # SMOKE_IMAGE=<tag> checks an image built before instead of building one; SMOKE_CONTINUE=1 runs
-# every check after a failed one (still exit 1, naming the first).
+# every check after a failed one (still exit 1, naming the first); SMOKE_MAX_MB=<n> sets the CPU
+# image's size limit (default 1500: the `sizes` check fails above it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -40,6 +41,7 @@ IMAGE="redditess:$flavor"
 # that chain: SMOKE_DATA_STAGES="collect threads label judge aggregate datacard agreement dimensions split".
 # A foreach group with no instance (judge, when label.judges is empty) is left out.
 DATA_STAGES="${SMOKE_DATA_STAGES:-collect threads label judge aggregate split}"
+MAX_MB="${SMOKE_MAX_MB:-1500}"  # the CPU image's size limit, in MB (10^6 bytes, as `total` reports)
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/redditess-smoke.XXXXXX")"
 mkdir -p "$tmp/log"
@@ -161,15 +163,24 @@ local_base() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
   }
-  local tar="${SMOKE_CACHE:-$tmp}/redditess-base-bookworm.tar"
+  # The machine's extra CA certificates and a pip.conf that uses the system bundle: pip inside the
+  # build then verifies its index through this machine's proxy, if any. The dpkg path excludes are
+  # debian:bookworm-slim's (and so python:*-slim's): no manuals, info pages, translations or docs
+  # but the copyright files, in the base and in what the Dockerfile installs on it (about 45 MB).
+  local mm=(--variant=minbase --format=tar --include=python3,python3-venv,ca-certificates)
+  local pattern
+  for pattern in path-exclude=/usr/share/man/* path-exclude=/usr/share/info/* path-exclude=/usr/share/locale/* \
+      path-exclude=/usr/share/lintian/* path-exclude=/usr/share/doc/* path-include=/usr/share/doc/*/copyright; do
+    mm+=("--dpkgopt=$pattern")
+  done
+  mm+=(--customize-hook='for c in /usr/local/share/ca-certificates/*.crt; do [ -e "$c" ] && cp "$c" "$1/usr/local/share/ca-certificates/"; done; chroot "$1" update-ca-certificates >/dev/null; printf "[global]\ncert = /etc/ssl/certs/ca-certificates.crt\ndefault-timeout = 180\n" >"$1/etc/pip.conf"'
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' bookworm)
+  # a cached tarball is reused only for the same recipe
+  local tar
+  tar="${SMOKE_CACHE:-$tmp}/redditess-base-bookworm-$(printf '%s\n' "${mm[@]}" | sha256sum | cut -c1-12).tar"
   mkdir -p "$(dirname "$tar")"
   if [ ! -s "$tar" ]; then
-    # The machine's extra CA certificates and a pip.conf that uses the system bundle: pip inside the
-    # build then verifies its index through this machine's proxy, if any.
-    mmdebstrap --variant=minbase --format=tar --include=python3,python3-venv,ca-certificates \
-      --customize-hook='for c in /usr/local/share/ca-certificates/*.crt; do [ -e "$c" ] && cp "$c" "$1/usr/local/share/ca-certificates/"; done; chroot "$1" update-ca-certificates >/dev/null; printf "[global]\ncert = /etc/ssl/certs/ca-certificates.crt\ndefault-timeout = 180\n" >"$1/etc/pip.conf"' \
-      --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
-      bookworm "$tar.part"
+    mmdebstrap "${mm[@]}" "$tar.part"
     mv "$tar.part" "$tar"
   fi
   docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
@@ -257,9 +268,19 @@ files() {
   detail "$(wc -l <"$tmp/files") paths; dumps/README.md, metrics/, plots/, reports/ present; no private path"
 }
 sizes() {
-  # where the image's size goes: the venv's largest distributions
+  # where the image's size goes: its layers over 1 MB (newest first; the base is the last), then
+  # the venv's largest distributions; the CPU image fails above SMOKE_MAX_MB (issue 20's goal)
+  docker history --no-trunc --format '{{.Size}}\t{{.CreatedBy}}' "$IMAGE" >"$tmp/history"
   run_in --entrypoint bash "$IMAGE" -c 'cd /opt/venv/lib/python3*/site-packages && du -sm -- * | sort -rn | head -n 6' >"$tmp/du"
-  detail "venv's largest parts (MB): $(awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1}' "$tmp/du")"
+  local layers
+  layers="$(awk -F'\t' '$1 ~ /GB|MB/ { n = $1; sub(/[A-Z]+$/, "", n); if ($1 ~ /GB/) n *= 1000;
+    what = $2 ~ /COPY .* in \/opt\/venv/ ? "venv" : $2 ~ /apt-get install/ ? "git" : $2 ~ /COPY/ ? "repository" : $2 ~ /git init/ ? "image commit" : "base";
+    printf "%s%s %.0f", (c++ ? ", " : ""), what, n }' "$tmp/history")"
+  detail "$size_mb MB$([ "$flavor" = cpu ] && echo " (limit $MAX_MB)"); layers (MB): $layers; venv's largest parts (MB): $(awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1}' "$tmp/du")"
+  if [ "$flavor" = cpu ] && [ "$size_mb" -gt "$MAX_MB" ]; then
+    echo "image $IMAGE is $size_mb MB, over the $MAX_MB MB limit (SMOKE_MAX_MB): $(cat "$tmp/detail")"
+    return 1
+  fi
 }
 imports() {
   local want_torch="2.13.0+cpu"
